@@ -1,0 +1,3 @@
+"""ai-lsp: AI completions, edits, chat and an agent for every LSP editor."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The agent: tools, approvals and command parsing."""

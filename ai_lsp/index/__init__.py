@@ -1,0 +1,1 @@
+"""Codebase index: scanning, tree-sitter chunking, LanceDB storage and search."""

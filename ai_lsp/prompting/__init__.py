@@ -1,0 +1,1 @@
+"""Prompt assembly: context, token budgets, templates, fill-in-the-middle, edit formats."""

@@ -1,0 +1,1 @@
+"""Model providers: OpenAI-compatible endpoints, the local n-gram model, the spend ledger."""

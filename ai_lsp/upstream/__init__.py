@@ -1,0 +1,1 @@
+"""Upstream language servers driven by ai-lsp (sidecar) or fronted by it (proxy)."""
