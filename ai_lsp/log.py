@@ -1,0 +1,70 @@
+"""Logging setup: stderr or a file (stdout is the protocol), with secrets redacted.
+
+API keys are registered with `register_secret` as soon as they are read, and every log
+record is scrubbed of them and of strings shaped like well-known keys.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import threading
+from pathlib import Path
+
+_KEY_SHAPES = re.compile(
+    r"(sk-[A-Za-z0-9_\-]{16,}|sk-ant-[A-Za-z0-9_\-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}"
+    r"|AKIA[0-9A-Z]{16}|xox[baprs]-[A-Za-z0-9\-]{10,}|AIza[0-9A-Za-z_\-]{35}"
+    r"|(?i:bearer)\s+[A-Za-z0-9._\-]{12,})"
+)
+_secrets: set[str] = set()
+_lock = threading.Lock()
+
+
+def register_secret(value: str) -> None:
+    """Never let `value` appear in a log line."""
+    if len(value) >= 6:
+        with _lock:
+            _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    """`text` with registered secrets and key-shaped strings replaced by `[redacted]`."""
+    with _lock:
+        secrets = sorted(_secrets, key=len, reverse=True)
+    for secret in secrets:
+        text = text.replace(secret, "[redacted]")
+    return _KEY_SHAPES.sub("[redacted]", text)
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats as usual, then redacts secrets from the whole line (message and traceback)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def setup_logging(level: str = "info", log_file: Path | None = None) -> None:
+    """Configure the root logger once: stderr (or a file), redacted, at `level`."""
+    handler: logging.Handler
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log_file, encoding="utf-8")
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    set_level(level)
+
+
+def set_level(level: str) -> None:
+    """Change the log level at run time (config `log.level`)."""
+    numeric = getattr(logging, level.upper(), logging.INFO)
+    logging.getLogger().setLevel(numeric)
+    # Libraries that echo whole messages (file text, prompts, headers) speak only at debug.
+    quiet = logging.DEBUG if numeric <= logging.DEBUG else logging.WARNING
+    for noisy in ("httpx", "httpx2", "httpcore", "openai", "pygls"):
+        logging.getLogger(noisy).setLevel(quiet)

@@ -1,0 +1,51 @@
+"""Messages for the user, each said once until the condition clears (no pygls import).
+
+Services call `notices.once(key, level, message)`; the server connects the sink to
+`window/showMessage`; the CLI prints to stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Literal
+
+Level = Literal["error", "warning", "info"]
+Sink = Callable[[Level, str], None]
+
+log = logging.getLogger(__name__)
+
+
+class Notices:
+    """Deduplicates user-facing messages by key."""
+
+    def __init__(self, sink: Sink | None = None) -> None:
+        self._sink = sink
+        self._said: set[str] = set()
+        self._lock = threading.Lock()
+
+    def set_sink(self, sink: Sink | None) -> None:
+        """Where messages go (e.g. `window/showMessage`)."""
+        self._sink = sink
+
+    def once(self, key: str, level: Level, message: str) -> bool:
+        """Tell the user `message` unless `key` was already said; True when it was sent."""
+        with self._lock:
+            if key in self._said:
+                return False
+            self._said.add(key)
+        getattr(log, level)("%s", message)
+        if self._sink is not None:
+            self._sink(level, message)
+        return True
+
+    def clear(self, key: str) -> None:
+        """The condition behind `key` is over: the next occurrence is said again."""
+        with self._lock:
+            self._said.discard(key)
+
+    def clear_prefix(self, prefix: str) -> None:
+        """Clear every key starting with `prefix` (e.g. all messages about one provider)."""
+        with self._lock:
+            self._said = {k for k in self._said if not k.startswith(prefix)}
