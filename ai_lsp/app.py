@@ -1,0 +1,30 @@
+"""Wiring: one place that fans LSP methods and commands out to the handler modules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsprotocol import types
+
+from ai_lsp.handlers import lifecycle, usage
+from ai_lsp.server import AiLanguageServer
+
+COMMANDS = {
+    "ai-lsp.usage": usage.usage,
+}
+
+
+def create_server(*, user_config: Path | None = None) -> AiLanguageServer:
+    """Build the server with every feature registered."""
+    ls = AiLanguageServer(user_config=user_config)
+    ls.feature(types.INITIALIZE)(lifecycle.initialize)
+    ls.feature(types.INITIALIZED)(lifecycle.initialized)
+    ls.feature(types.SHUTDOWN)(lifecycle.shutdown)
+    ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)(lifecycle.did_change_configuration)
+    ls.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)(lifecycle.did_change_watched_files)
+    ls.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))(
+        lifecycle.did_save
+    )
+    for name, handler in COMMANDS.items():
+        ls.command(name)(handler)
+    return ls
