@@ -79,7 +79,8 @@ def test_invalid_values_fall_back_by_name_and_the_rest_applies(
     assert s.chat.max_tokens == 2048
     joined = "\n".join(said)
     assert "`completion.debounce_ms`" in joined
-    assert "`completion.bogus_key`" in joined and "unknown setting" in joined
+    assert "`completion.bogus_key`" in joined
+    assert "unknown setting" in joined
     assert "`chat.max_tokens`" in joined
     assert ".ai-lsp.toml" in joined
 
