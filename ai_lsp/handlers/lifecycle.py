@@ -31,7 +31,7 @@ def _root_of(params: types.InitializeParams) -> Path | None:
 
 def initialize(ls: AiLanguageServer, params: types.InitializeParams) -> None:
     """Read the workspace root and initializationOptions; build the configuration."""
-    ls.documents.encoding = str(ls.workspace.position_encoding or types.PositionEncodingKind.Utf16)
+    ls.documents.encoding = ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
     ls.config.set_root(_root_of(params))
     ls.config.set_init_options(params.initialization_options)
     ls.config.reload()
