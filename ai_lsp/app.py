@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from ai_lsp.handlers import lifecycle, usage
+from ai_lsp.handlers import debug, lifecycle, usage
 from ai_lsp.server import AiLanguageServer
 
 COMMANDS = {
@@ -25,6 +25,7 @@ def create_server(*, user_config: Path | None = None) -> AiLanguageServer:
     ls.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))(
         lifecycle.did_save
     )
+    ls.feature(debug.VIEW_FILE_TEXT)(debug.view_file_text)
     for name, handler in COMMANDS.items():
         ls.command(name)(handler)
     return ls

@@ -147,7 +147,8 @@ def _usage(args: argparse.Namespace) -> int:
     from ai_lsp import paths
     from ai_lsp.config_manager import ConfigManager
     from ai_lsp.notices import Notices
-    from ai_lsp.providers.ledger import Ledger, format_report, report_json
+    from ai_lsp.providers.ledger import Ledger
+    from ai_lsp.providers.usage_report import format_report, report_json
 
     manager = ConfigManager(Notices(), args.config)
     manager.set_root(_workspace(None))

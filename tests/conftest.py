@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.fixtures import fake_openai, refused_url  # noqa: F401  (fixtures for every test)
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_TIKTOKEN = REPO.parent / "shared" / "tiktoken-cache"
 
@@ -22,6 +24,8 @@ def isolated_dirs(
     monkeypatch.setenv("AI_LSP_CACHE_DIR", str(home / "cache"))
     if SHARED_TIKTOKEN.is_dir() and "TIKTOKEN_CACHE_DIR" not in os.environ:
         monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(SHARED_TIKTOKEN))
-    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+    # ../shared holds only cl100k_base: never let a test start a tokenizer download.
+    monkeypatch.setenv("AI_LSP_NO_TOKENIZER_DOWNLOAD", "1")
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
         monkeypatch.delenv(var, raising=False)
     return home
