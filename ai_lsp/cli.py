@@ -77,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
         "usage", help="tokens and cost per provider and day, and the remaining budget"
     )
     usage.add_argument("--json", action="store_true", help="print JSON")
+    from ai_lsp.index.docs_cli import add_arguments as add_docs_arguments
+
+    add_docs_arguments(verbs)
     return parser
 
 
@@ -96,6 +99,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_doctor(_workspace(args.workspace), args.config)
     if args.verb == "usage":
         return _usage(args)
+    if args.verb == "docs":
+        from ai_lsp import paths
+        from ai_lsp.index.docs_cli import run_docs
+
+        return run_docs(args, workspace=_workspace(args.workspace), state_dir=paths.state_dir())
     return 2
 
 
@@ -155,5 +163,11 @@ def _usage(args: argparse.Namespace) -> int:
     settings = manager.reload().settings
     ledger = Ledger(paths.state_dir() / "ledger.sqlite3", settings.budget)
     report = ledger.report()
-    print(json.dumps(report_json(report), indent=2) if args.json else format_report(report))
+    try:
+        print(json.dumps(report_json(report), indent=2) if args.json else format_report(report))
+        sys.stdout.flush()
+    except BrokenPipeError:  # `ai-lsp usage | head`: the reader is gone, not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0

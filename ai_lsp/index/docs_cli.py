@@ -7,18 +7,12 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ai_lsp.index.docs import (
-    DocsError,
-    DocsLimits,
-    Progress,
-    SourceStatus,
-    SqliteDocsStore,
-    add_source,
-    docs_store_path,
-    list_sources,
-    remove_source,
-)
+from ai_lsp.index.docs_types import DocsLimits
+
+if TYPE_CHECKING:
+    from ai_lsp.index.docs import Progress, SourceStatus, SqliteDocsStore
 
 __all__ = ["add_arguments", "run_docs"]
 
@@ -80,6 +74,8 @@ def add_arguments(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
 
 def run_docs(args: argparse.Namespace, *, workspace: Path, state_dir: Path) -> int:
     """Run ``ai-lsp docs <verb>`` on the store of ``workspace`` under ``state_dir``."""
+    from ai_lsp.index.docs import SqliteDocsStore, docs_store_path, list_sources, remove_source
+
     store = SqliteDocsStore(docs_store_path(workspace, state_dir))
     if args.docs_verb == "add":
         return asyncio.run(_add(args, store))
@@ -101,6 +97,8 @@ def run_docs(args: argparse.Namespace, *, workspace: Path, state_dir: Path) -> i
 
 
 async def _add(args: argparse.Namespace, store: SqliteDocsStore) -> int:
+    from ai_lsp.index.docs import DocsError, add_source
+
     limits = DocsLimits(
         max_pages=args.max_pages, max_depth=args.max_depth, max_seconds=args.max_seconds
     )

@@ -278,6 +278,11 @@ class Endpoint:
                 default_headers=cfg.headers,
                 http_client=httpx2.AsyncClient(timeout=timeout, limits=limits),
             )
+            if httpx2.URL(cfg.base_url).host != "api.openai.com":
+                # The client reads OPENAI_ORG_ID / OPENAI_PROJECT_ID from the environment;
+                # those identify the user's OpenAI account and must not reach other hosts.
+                self._client.organization = None
+                self._client.project = None
         return self._client
 
     async def _call(

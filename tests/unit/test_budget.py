@@ -35,6 +35,8 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
         raise OSError("no network in tests")
 
     monkeypatch.setattr(tokens, "_download", refuse)
+    # The download itself is stubbed here, so let the code path that tries it run.
+    monkeypatch.delenv(tokens.NO_DOWNLOAD_ENV, raising=False)
 
 
 @pytest.fixture
