@@ -36,7 +36,9 @@ async def wait_for_message(client: LanguageClient, needle: str, timeout: float =
             if needle in message.message:
                 return message.message
         await asyncio.sleep(0.05)
-    raise AssertionError(f"no message containing {needle!r}; got {[m.message for m in client.messages]}")
+    raise AssertionError(
+        f"no message containing {needle!r}; got {[m.message for m in client.messages]}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -68,7 +70,9 @@ async def test_initialize_negotiates_encoding_and_advertises(
 
 
 async def test_bad_workspace_config_is_named_and_server_keeps_answering(tmp_path: Path) -> None:
-    (tmp_path / ".ai-lsp.toml").write_text("[budget]\ndaily_usd = -3\nfrobnicate = true\n[completion]\ncandidates = 2\n")
+    (tmp_path / ".ai-lsp.toml").write_text(
+        "[budget]\ndaily_usd = -3\nfrobnicate = true\n[completion]\ncandidates = 2\n"
+    )
     async with lsp_session(tmp_path) as client:
         await wait_for_message(client, "`budget.daily_usd`")
         await wait_for_message(client, "`budget.frobnicate`")
@@ -104,7 +108,9 @@ async def test_configuration_changes_apply_without_restart(tmp_path: Path) -> No
 
 
 async def test_settings_are_pulled_with_workspace_configuration(tmp_path: Path) -> None:
-    async with lsp_session(tmp_path, configuration={"aiLsp": {"budget": {"dailyTokens": 1234}}}) as client:
+    async with lsp_session(
+        tmp_path, configuration={"aiLsp": {"budget": {"dailyTokens": 1234}}}
+    ) as client:
         for _ in range(50):
             if cap(await usage(client), "budget.daily_tokens") == 1234:
                 break
@@ -127,16 +133,54 @@ def _frame(payload: dict[str, Any] | bytes) -> bytes:
 
 
 def test_malformed_messages_on_the_wire_leave_the_server_answering(tmp_path: Path) -> None:
-    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}, "rootUri": tmp_path.as_uri()}}
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"capabilities": {}, "rootUri": tmp_path.as_uri()},
+    }
     garbage = [
         b"{not json",
-        json.dumps({"jsonrpc": "2.0", "id": 2, "method": "textDocument/didOpen", "params": {"bogus": 1}}).encode(),
-        json.dumps({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {"textDocument": {"uri": "file:///nope", "version": 3}, "contentChanges": [{"range": {"start": {"line": 99, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "x"}]}}).encode(),
-        json.dumps({"jsonrpc": "2.0", "id": 3, "method": "workspace/executeCommand", "params": {"command": "ai-lsp.usage", "arguments": "not-a-list"}}).encode(),
+        json.dumps(
+            {"jsonrpc": "2.0", "id": 2, "method": "textDocument/didOpen", "params": {"bogus": 1}}
+        ).encode(),
+        json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "method": "textDocument/didChange",
+                "params": {
+                    "textDocument": {"uri": "file:///nope", "version": 3},
+                    "contentChanges": [
+                        {
+                            "range": {
+                                "start": {"line": 99, "character": 0},
+                                "end": {"line": 0, "character": 0},
+                            },
+                            "text": "x",
+                        }
+                    ],
+                },
+            }
+        ).encode(),
+        json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": 3,
+                "method": "workspace/executeCommand",
+                "params": {"command": "ai-lsp.usage", "arguments": "not-a-list"},
+            }
+        ).encode(),
     ]
-    probe = {"jsonrpc": "2.0", "id": 4, "method": "workspace/executeCommand", "params": {"command": "ai-lsp.usage"}}
+    probe = {
+        "jsonrpc": "2.0",
+        "id": 4,
+        "method": "workspace/executeCommand",
+        "params": {"command": "ai-lsp.usage"},
+    }
     stream = _frame(init) + b"".join(_frame(g) for g in garbage) + _frame(probe)
-    stream += _frame({"jsonrpc": "2.0", "id": 5, "method": "shutdown"}) + _frame({"jsonrpc": "2.0", "method": "exit"})
+    stream += _frame({"jsonrpc": "2.0", "id": 5, "method": "shutdown"}) + _frame(
+        {"jsonrpc": "2.0", "method": "exit"}
+    )
     proc = subprocess.run(
         [sys.executable, "-m", "ai_lsp"], input=stream, capture_output=True, timeout=60, check=False
     )
