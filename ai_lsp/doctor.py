@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from ai_lsp import __version__, paths
-from ai_lsp.config import Settings
+from ai_lsp.config import ModelConfig, Settings
 from ai_lsp.config_manager import ConfigManager
 from ai_lsp.config_sources import LoadedSettings, is_trusted
 from ai_lsp.notices import Notices
 
 FEATURES = ("completion", "chat", "edit", "apply", "embeddings")
+PROBE_DEADLINE_S = 20.0
 
 
 class Report:
@@ -110,8 +111,43 @@ async def _endpoints_section(report: Report, settings: Settings) -> None:
                 status = "ok" if not listed or model.name in listed else "warn"
                 note = "listed" if model.name in listed else "not in the endpoint's model list"
                 report.line(status, f"  model {model_name} ({model.name}): {note}")
+                if model.fim:
+                    await _probe_fim(report, registry, model_name, model)
     finally:
         await registry.aclose()
+
+
+async def _probe_fim(report: Report, registry: Any, model_name: str, model: ModelConfig) -> None:
+    """Ask for one tiny fill-in-the-middle completion: does the endpoint honour the template?"""
+    from ai_lsp.prompting.fim import load_template, probe_prompt
+    from ai_lsp.providers.errors import ProviderError
+
+    prompt, looks_right = probe_prompt(load_template(model.fim or ""))
+    stream = registry.endpoint(model.provider).stream_completion(
+        model.name,
+        prompt.prompt,
+        suffix=prompt.suffix,
+        max_tokens=24,
+        stop=prompt.stop,
+        temperature=0.0,
+        deadline_s=PROBE_DEADLINE_S,
+    )
+    try:
+        text = (await stream.collect())[0]
+    except ProviderError as exc:
+        report.line(
+            "FAIL", f"  model {model_name}: fill-in-the-middle probe failed: {exc.user_message}"
+        )
+        return
+    shown = text.strip().splitlines()[0][:40] if text.strip() else ""
+    if looks_right(text):
+        report.line("ok", f"  model {model_name}: honours fim = {model.fim!r} (answered {shown!r})")
+    else:
+        report.line(
+            "warn",
+            f"  model {model_name}: answer to a fim = {model.fim!r} probe looks wrong ({shown!r}); "
+            "check that the endpoint serves a base (not chat) model and that `fim` names its template",
+        )
 
 
 class _NoLedger:
@@ -124,11 +160,11 @@ class _NoLedger:
         return None
 
 
-def _tokenizer_section(report: Report) -> None:
+def _tokenizer_section(report: Report, settings: Settings) -> None:
     from ai_lsp.prompting.tokens import tokenizer_status
 
     report.section("tokenizer")
-    exact, text = tokenizer_status()
+    exact, text = tokenizer_status(*settings.models.values())
     report.line("ok" if exact else "warn", text)
 
 
@@ -157,6 +193,6 @@ def run_doctor(workspace: Path, user_config: Path | None) -> int:
     _config_section(report, manager, loaded)
     _routing_section(report, loaded.settings)
     asyncio.run(_endpoints_section(report, loaded.settings))
-    _tokenizer_section(report)
+    _tokenizer_section(report, loaded.settings)
     _dirs_section(report)
     return 1 if report.failed else 0
