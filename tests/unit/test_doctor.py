@@ -53,7 +53,7 @@ def test_doctor_warns_when_the_probe_answer_ignores_the_template(
     fake_openai.script(
         COMPLETIONS, Text("<|fim_middle|>Sure! Here is a function that adds two numbers")
     )
-    code, out = run_doctor(tmp_path, capsys)
+    _, out = run_doctor(tmp_path, capsys)
     assert "looks wrong" in out
 
 
