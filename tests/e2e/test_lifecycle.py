@@ -29,9 +29,8 @@ def cap(report: dict[str, Any], setting: str) -> Any:
     return next(c["limit"] for c in report["caps"] if c["setting"] == setting)
 
 
-async def wait_for_message(client: LanguageClient, needle: str, timeout: float = 5.0) -> str:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
+async def wait_for_message(client: LanguageClient, needle: str) -> str:
+    for _ in range(100):
         for message in client.messages:
             if needle in message.message:
                 return message.message
@@ -202,3 +201,43 @@ def _split_frames(data: bytes) -> list[bytes]:
         out.append(rest[:length])
         data = rest[length:]
     return out
+
+
+def test_tcp_mode_answers_initialize(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ai_lsp", "serve", "--tcp", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "server never listened"
+                time.sleep(0.1)
+        with conn:
+            init = {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {"capabilities": {}},
+            }
+            conn.sendall(_frame(init))
+            data = b""
+            while b'"id": 1' not in data and b'"id":1' not in data:
+                chunk = conn.recv(65536)
+                assert chunk, "connection closed before the initialize answer"
+                data += chunk
+            assert b'"serverInfo"' in data
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
