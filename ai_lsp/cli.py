@@ -77,8 +77,10 @@ def _parser() -> argparse.ArgumentParser:
         "usage", help="tokens and cost per provider and day, and the remaining budget"
     )
     usage.add_argument("--json", action="store_true", help="print JSON")
+    from ai_lsp.index.cli import add_arguments as add_index_arguments
     from ai_lsp.index.docs_cli import add_arguments as add_docs_arguments
 
+    add_index_arguments(verbs)
     add_docs_arguments(verbs)
     return parser
 
@@ -99,6 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_doctor(_workspace(args.workspace), args.config)
     if args.verb == "usage":
         return _usage(args)
+    if args.verb in ("index", "search"):
+        from ai_lsp.index.cli import run_index, run_search
+
+        return run_index(args) if args.verb == "index" else run_search(args)
     if args.verb == "docs":
         from ai_lsp import paths
         from ai_lsp.index.docs_cli import run_docs
@@ -120,13 +126,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _workspace(given: Path | None) -> Path:
     """`--workspace`, else the nearest enclosing folder with a VCS or ai-lsp marker, else cwd."""
-    if given is not None:
-        return given.resolve()
-    cwd = Path.cwd().resolve()
-    for folder in (cwd, *cwd.parents):
-        if any((folder / m).exists() for m in (".git", ".hg", ".ai-lsp.toml")):
-            return folder
-    return cwd
+    from ai_lsp.index.cli import find_workspace
+
+    return find_workspace(given)
 
 
 def _config(args: argparse.Namespace) -> int:
