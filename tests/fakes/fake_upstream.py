@@ -2,6 +2,7 @@
 
 Run as `python fake_upstream.py MODE... [--log FILE]`. Modes (combinable):
   hang          answer `initialize`/`shutdown` only; every other request stays unanswered
+  mute          answer nothing at all, not even `initialize`
   garbage       on the first `textDocument/hover`, write non-protocol bytes to stdout
   crash         on the first `textDocument/hover`, exit with code 3 without answering
   flood         write 4 MiB to stderr before answering each request
@@ -55,6 +56,8 @@ class Fake:
 
     def handle(self, message: dict[str, Any]) -> None:
         self.record(message)
+        if "mute" in self.modes:
+            return
         method, request_id = message.get("method"), message.get("id")
         if method == "initialize":
             self.answer(request_id, {"capabilities": CAPABILITIES, "serverInfo": {"name": "fake"}})
@@ -70,7 +73,9 @@ class Fake:
                     ("custom/unknown", {}),
                 ):
                     self.next_id += 1
-                    self.send({"jsonrpc": "2.0", "id": self.next_id, "method": ask, "params": params})
+                    self.send(
+                        {"jsonrpc": "2.0", "id": self.next_id, "method": ask, "params": params}
+                    )
         elif method == "shutdown":
             self.answer(request_id, None)
         elif method == "exit":

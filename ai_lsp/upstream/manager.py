@@ -1,0 +1,403 @@
+"""Upstream servers on demand: one per server and project root, started on first need,
+restarted with backoff after a crash, with the open documents mirrored to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pygls.uris import to_fs_path
+
+from ai_lsp.config import Settings
+from ai_lsp.index.ignore import WorkspaceFilter
+from ai_lsp.index.languages import language_for_path
+from ai_lsp.notices import Notices
+from ai_lsp.upstream.client import DEFAULT_TIMEOUT, INITIALIZE_TIMEOUT, UpstreamClient
+from ai_lsp.upstream.context import ContextCache
+from ai_lsp.upstream.known import ResolvedServer, Which, project_root, resolve
+from ai_lsp.upstream.transport import UpstreamError, UpstreamStartFailed
+
+__all__ = [
+    "Backoff",
+    "MirroredDocument",
+    "UpstreamManager",
+    "UpstreamStatus",
+    "UpstreamUnavailable",
+]
+
+log = logging.getLogger(__name__)
+
+
+class UpstreamUnavailable(UpstreamError):
+    """No upstream server for this document: none configured or installed, or it keeps crashing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Restart policy: delays double from `first_s` up to `max_s`; give up after
+    `max_crashes` crashes within `window_s` seconds."""
+
+    first_s: float = 1.0
+    max_s: float = 30.0
+    max_crashes: int = 5
+    window_s: float = 180.0
+
+    def delay(self, crashes: int) -> float:
+        """Seconds to wait before restarting after the `crashes`-th recent crash."""
+        return float(min(self.first_s * 2 ** max(crashes - 1, 0), self.max_s))
+
+
+@dataclass(slots=True)
+class MirroredDocument:
+    """An open document as the upstream server should see it."""
+
+    uri: str
+    language_id: str
+    version: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamStatus:
+    """One server as `ai-lsp doctor` shows it."""
+
+    name: str
+    languages: tuple[str, ...]
+    root: Path
+    state: Literal["starting", "running", "failed"]
+    pid: int | None
+    recent_crashes: int
+    error: str | None
+
+
+@dataclass(eq=False, slots=True)
+class _Slot:
+    """One server process (and its successors after restarts) for a server and a root."""
+
+    server: ResolvedServer
+    root: Path
+    languages: set[str] = field(default_factory=set)
+    client: UpstreamClient | None = None
+    starting: asyncio.Task[UpstreamClient] | None = None
+    crashes: deque[float] = field(default_factory=deque)
+    failure: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How messages name this server."""
+        return (
+            f"{'/'.join(sorted(self.languages))} language server `{' '.join(self.server.command)}`"
+        )
+
+    def notice_key(self, what: str) -> str:
+        return f"upstream:{self.server.key}:{self.root}:{what}"
+
+
+class UpstreamManager:
+    """Runs the upstream servers ai-lsp needs and keeps them fed with the open documents."""
+
+    def __init__(
+        self,
+        settings_getter: Callable[[], Settings],
+        root: Path,
+        notices: Notices,
+        *,
+        request_timeout: float = DEFAULT_TIMEOUT,
+        initialize_timeout: float = INITIALIZE_TIMEOUT,
+        shutdown_grace: float = 2.0,
+        backoff: Backoff | None = None,
+        which: Which = shutil.which,
+    ) -> None:
+        self.root = Path(os.path.abspath(root))
+        self.request_timeout = request_timeout
+        self.initialize_timeout = initialize_timeout
+        self.shutdown_grace = shutdown_grace
+        self.backoff = backoff or Backoff()
+        self.context = ContextCache(self)
+        self._settings_getter = settings_getter
+        self._notices = notices
+        self._which = which
+        self._files: WorkspaceFilter | None = None
+        self._documents: dict[str, MirroredDocument] = {}
+        self._attached: dict[str, _Slot] = {}  # uri -> the slot its document is mirrored to
+        self._slots: dict[tuple[str, Path], _Slot] = {}
+        self._resolved: dict[str, ResolvedServer | None] = {}
+        self._roots: dict[tuple[str, tuple[str, ...]], Path] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed = False
+
+    @property
+    def files(self) -> WorkspaceFilter:
+        """Which files' text may be sent to a model (the index's rules)."""
+        if self._files is None:
+            max_bytes = self._settings_getter().index.max_file_bytes
+            self._files = WorkspaceFilter(self.root, max_file_bytes=max_bytes)
+        return self._files
+
+    def open(self, uri: str, language_id: str, version: int, text: str) -> None:
+        """A document was opened: mirror it, starting its language's server if needed."""
+        self._documents[uri] = MirroredDocument(uri, language_id, version, text)
+        self._attach(uri)
+
+    def change(self, uri: str, version: int, text: str) -> None:
+        """A document changed to `text`: forward it and schedule a context prefetch."""
+        document = self._documents.get(uri)
+        if document is None:
+            return
+        old, document.version, document.text = document.text, version, text
+        slot = self._attached.get(uri)
+        if slot is None:
+            return
+        if slot.client is not None:
+            self._forward(slot.client, lambda c: c.did_change(uri, version, text))
+        self.context.edited(uri, document.language_id, old, text)
+
+    def close(self, uri: str) -> None:
+        """A document was closed."""
+        self._documents.pop(uri, None)
+        self.context.forget(uri)
+        slot = self._attached.pop(uri, None)
+        if slot is not None and slot.client is not None:
+            self._forward(slot.client, lambda c: c.did_close(uri))
+
+    def document_text(self, uri: str) -> str | None:
+        """The mirrored text of an open document."""
+        document = self._documents.get(uri)
+        return None if document is None else document.text
+
+    async def client_for(self, uri: str, language_id: str | None = None) -> UpstreamClient:
+        """The running server for `uri`, started (or its restart awaited) if needed.
+
+        Raises `UpstreamUnavailable` when there is none, or an `UpstreamError` from starting it.
+        """
+        if self._closed:
+            raise UpstreamUnavailable("ai-lsp is shutting down")
+        slot = self._attached.get(uri)
+        if slot is None:
+            document = self._documents.get(uri)
+            language = language_id or (document.language_id if document else _guess_language(uri))
+            slot = self._slot_for(uri, language) if language else None
+            if slot is None:
+                raise UpstreamUnavailable(f"no upstream language server for {language or uri}")
+        if slot.failure is not None:
+            raise UpstreamUnavailable(slot.failure)
+        if slot.client is not None:
+            return slot.client
+        starting = self._start_soon(slot)
+        await asyncio.wait([starting])  # a caller giving up must not cancel the start
+        if starting.cancelled():
+            raise UpstreamUnavailable(f"the {slot.label} was stopped")
+        return starting.result()
+
+    def update(self, settings: Settings) -> None:
+        """New settings: stop servers whose resolution changed (or that gave up), restart as needed."""
+        self._resolved.clear()
+        self._files = None
+        for key, slot in list(self._slots.items()):
+            changed = any(self._resolve(lang, settings) != slot.server for lang in slot.languages)
+            if changed or slot.failure is not None:
+                del self._slots[key]
+                self._stop(slot)
+        for uri in list(self._documents):
+            if uri not in self._attached:
+                self._attach(uri)
+
+    def status(self) -> list[UpstreamStatus]:
+        """The servers started so far, with their state."""
+        return [
+            UpstreamStatus(
+                name=slot.server.name,
+                languages=tuple(sorted(slot.languages)),
+                root=slot.root,
+                state="failed" if slot.failure else "running" if slot.client else "starting",
+                pid=slot.client.transport.pid if slot.client else None,
+                recent_crashes=len(slot.crashes),
+                error=slot.failure,
+            )
+            for slot in self._slots.values()
+        ]
+
+    async def aclose(self) -> None:
+        """Stop every server and background task; nothing starts afterwards."""
+        self._closed = True
+        await self.context.aclose()
+        slots = list(self._slots.values())
+        self._slots.clear()
+        self._attached.clear()
+        for slot in slots:
+            if slot.starting is not None:
+                slot.starting.cancel()
+        clients = [slot.client for slot in slots if slot.client is not None]
+        for slot in slots:
+            slot.client = None
+        await asyncio.gather(
+            *(client.aclose(self.shutdown_grace) for client in clients), return_exceptions=True
+        )
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _resolve(self, language: str, settings: Settings | None = None) -> ResolvedServer | None:
+        if language not in self._resolved:
+            found = resolve(language, settings or self._settings_getter(), which=self._which)
+            if found is None:
+                log.info("no upstream language server installed or configured for %s", language)
+            self._resolved[language] = found
+        return self._resolved[language]
+
+    def _slot_for(self, uri: str, language: str) -> _Slot | None:
+        server = self._resolve(language)
+        if server is None:
+            return None
+        root = self._root_for(uri, server.root_markers)
+        slot = self._slots.get((server.key, root))
+        if slot is None:
+            slot = self._slots[(server.key, root)] = _Slot(server, root)
+        slot.languages.add(language)
+        return slot
+
+    def _root_for(self, uri: str, markers: tuple[str, ...]) -> Path:
+        path = to_fs_path(uri) if uri.startswith("file:") else None
+        if path is None or not markers:
+            return self.root
+        folder = os.path.dirname(path)
+        key = (folder, markers)
+        if key not in self._roots:
+            self._roots[key] = project_root(Path(path), markers, self.root)
+        return self._roots[key]
+
+    def _attach(self, uri: str) -> None:
+        document = self._documents[uri]
+        slot = self._slot_for(uri, document.language_id)
+        if slot is None:
+            return
+        self._attached[uri] = slot
+        if slot.client is not None:
+            self._forward(
+                slot.client,
+                lambda c: c.did_open(uri, document.language_id, document.version, document.text),
+            )
+        elif slot.failure is None and not self._closed:
+            self._start_soon(slot)
+
+    def _forward(self, client: UpstreamClient, send: Callable[[UpstreamClient], None]) -> None:
+        try:
+            send(client)
+        except UpstreamError as error:  # it crashed: the restart re-opens the documents
+            log.debug("not forwarded to %s: %s", client.name, error)
+
+    def _start_soon(self, slot: _Slot, delay: float = 0.0) -> asyncio.Task[UpstreamClient]:
+        if slot.starting is None or slot.starting.done():
+            slot.starting = self._spawn(self._start(slot, delay))
+            slot.starting.add_done_callback(lambda task: self._started(slot, task))
+        return slot.starting
+
+    async def _start(self, slot: _Slot, delay: float) -> UpstreamClient:
+        await asyncio.sleep(delay)
+        client = await UpstreamClient.start(
+            slot.server.command,
+            cwd=slot.root,
+            name=slot.server.name,
+            settings=slot.server.initialization_options,
+            request_timeout=self.request_timeout,
+            initialize_timeout=self.initialize_timeout,
+        )
+        try:
+            await client.initialize(slot.root.as_uri(), slot.server.initialization_options)
+        except BaseException:
+            client.transport.kill(f"{client.name} failed to initialize")
+            raise
+        for uri, attached in self._attached.items():
+            if attached is slot:
+                document = self._documents[uri]
+                client.did_open(uri, document.language_id, document.version, document.text)
+        slot.client = client
+        self._spawn(self._supervise(slot, client))
+        log.info("started %s (pid %d) in %s", slot.label, client.transport.pid, slot.root)
+        return client
+
+    def _started(self, slot: _Slot, task: asyncio.Task[UpstreamClient]) -> None:
+        if task.cancelled():
+            return
+        error = task.exception()
+        if isinstance(error, UpstreamStartFailed):
+            self._give_up(slot, f"Cannot start the {slot.label}: {error}")
+        elif error is not None:
+            self._crashed(slot, str(error))
+
+    async def _supervise(self, slot: _Slot, client: UpstreamClient) -> None:
+        await client.transport.wait_closed()
+        if slot.client is client:
+            slot.client = None
+            if client.transport.crashed:
+                self._crashed(slot, str(client.transport.failure))
+
+    def _crashed(self, slot: _Slot, reason: str) -> None:
+        if self._slots.get((slot.server.key, slot.root)) is not slot:
+            return  # stopped meanwhile
+        now = time.monotonic()
+        slot.crashes.append(now)
+        while slot.crashes and slot.crashes[0] < now - self.backoff.window_s:
+            slot.crashes.popleft()
+        count = len(slot.crashes)
+        if count >= self.backoff.max_crashes:
+            self._give_up(
+                slot,
+                f"The {slot.label} crashed {count} times in {self.backoff.window_s:.0f} s; "
+                f"ai-lsp stopped restarting it (last error: {reason}).",
+            )
+            return
+        delay = self.backoff.delay(count)
+        log.warning("%s stopped (%s); restarting in %.1f s", slot.label, reason, delay)
+        self._notices.once(
+            slot.notice_key("crashed"),
+            "warning",
+            f"The {slot.label} stopped ({reason}); ai-lsp restarts it in {delay:g} s.",
+        )
+        self._start_soon(slot, delay)
+
+    def _give_up(self, slot: _Slot, message: str) -> None:
+        slot.failure = message
+        language = sorted(slot.languages)[0] if slot.languages else "<language>"
+        self._notices.once(
+            slot.notice_key("failed"),
+            "error",
+            f"{message} Install or fix it, or set `[upstream.{language}] command`; "
+            "changing the settings retries.",
+        )
+
+    def _stop(self, slot: _Slot) -> None:
+        for uri in [uri for uri, attached in self._attached.items() if attached is slot]:
+            del self._attached[uri]
+        if slot.starting is not None:
+            slot.starting.cancel()
+        if slot.client is not None:
+            self._spawn(slot.client.aclose(self.shutdown_grace))
+            slot.client = None
+        self._notices.clear(slot.notice_key("crashed"))
+        self._notices.clear(slot.notice_key("failed"))
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.debug("upstream task ended with %r", error)  # start errors: see `_started`
+
+
+def _guess_language(uri: str) -> str | None:
+    path = to_fs_path(uri) if uri.startswith("file:") else None
+    return language_for_path(path) if path else None
