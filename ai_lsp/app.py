@@ -6,11 +6,16 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from ai_lsp.handlers import debug, lifecycle, usage
+from ai_lsp.handlers import debug, index, lifecycle, usage
 from ai_lsp.server import AiLanguageServer
 
 COMMANDS = {
     "ai-lsp.usage": usage.usage,
+    "ai-lsp.index.status": index.index_status,
+    "ai-lsp.index.rebuild": index.index_rebuild,
+    "ai-lsp.docs.add": index.docs_add,
+    "ai-lsp.docs.list": index.docs_list,
+    "ai-lsp.docs.remove": index.docs_remove,
 }
 
 

@@ -22,6 +22,7 @@ from ai_lsp.documents import DocumentStore
 from ai_lsp.notices import Level, Notices
 
 if TYPE_CHECKING:
+    from ai_lsp.index.service import IndexService
     from ai_lsp.providers.ledger import Ledger
     from ai_lsp.providers.registry import ProviderRegistry
 
@@ -111,6 +112,7 @@ class AiLanguageServer(LanguageServer):
         self.config = ConfigManager(self.notices, user_config)
         self._ledger: Ledger | None = None
         self._providers: ProviderRegistry | None = None
+        self.index: IndexService | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self.config.subscribe(self._on_settings)
 
@@ -183,5 +185,7 @@ class AiLanguageServer(LanguageServer):
         """Stop background work and close network clients."""
         for task in list(self._background):
             task.cancel()
+        if self.index is not None:
+            await self.index.aclose()
         if self._providers is not None:
             await self._providers.aclose()

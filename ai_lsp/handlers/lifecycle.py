@@ -10,6 +10,7 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
+from ai_lsp.handlers import index
 from ai_lsp.server import AiLanguageServer
 
 log = logging.getLogger(__name__)
@@ -52,8 +53,10 @@ async def initialized(ls: AiLanguageServer, params: types.InitializedParams) -> 
     for problem in ls.config.loaded.problems:  # said before the client could listen
         ls.show("warning", str(problem))
     threading.Thread(target=_warm_tokenizer, name="tokenizer-warmup", daemon=True).start()
+    ls.spawn(index.start_indexing(ls), "indexing")
     if _supports(ls, "workspace.did_change_watched_files.dynamic_registration"):
         await _watch_config_files(ls)
+        await index.watch_workspace_files(ls)
     if _supports(ls, "workspace.configuration"):
         await pull_client_settings(ls)
 
@@ -117,17 +120,19 @@ async def did_change_configuration(
 def did_change_watched_files(
     ls: AiLanguageServer, params: types.DidChangeWatchedFilesParams
 ) -> None:
-    """Reload the configuration when one of its files changed."""
+    """Reload the configuration when one of its files changed; update the index."""
     paths = (to_fs_path(change.uri) for change in params.changes)
     if any(p and ls.config.is_config_file(Path(p)) for p in paths):
         ls.config.reload()
+    index.files_changed(ls, [change.uri for change in params.changes])
 
 
 def did_save(ls: AiLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
-    """Clients without file watching still reload the configuration when it is saved."""
+    """Reload a saved config file (clients without file watching); update the index."""
     path = to_fs_path(params.text_document.uri)
     if path and ls.config.is_config_file(Path(path)):
         ls.config.reload()
+    index.files_changed(ls, [params.text_document.uri])
 
 
 async def shutdown(ls: AiLanguageServer, params: None) -> None:

@@ -45,6 +45,9 @@ async def lsp_session(
         yield client
         await client.shutdown_session()
     finally:
+        # After a failed test the server is still running: end it, or stop() waits forever.
+        if client._server is not None and client._server.returncode is None:
+            client._server.kill()
         await client.stop()
 
 
