@@ -6,7 +6,15 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from ai_lsp.handlers import debug, index, lifecycle, usage
+from ai_lsp.handlers import (
+    completion,
+    debug,
+    documents,
+    index,
+    inline_completion,
+    lifecycle,
+    usage,
+)
 from ai_lsp.server import AiLanguageServer
 
 COMMANDS = {
@@ -28,7 +36,14 @@ def create_server(*, user_config: Path | None = None) -> AiLanguageServer:
     ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)(lifecycle.did_change_configuration)
     ls.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)(lifecycle.did_change_watched_files)
     ls.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))(
-        lifecycle.did_save
+        documents.did_save
+    )
+    ls.feature(types.TEXT_DOCUMENT_DID_OPEN)(documents.did_open)
+    ls.feature(types.TEXT_DOCUMENT_DID_CHANGE)(documents.did_change)
+    ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)(documents.did_close)
+    ls.feature(types.TEXT_DOCUMENT_COMPLETION, completion.options(ls))(completion.completion)
+    ls.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())(
+        inline_completion.inline_completion
     )
     ls.feature(debug.VIEW_FILE_TEXT)(debug.view_file_text)
     for name, handler in COMMANDS.items():

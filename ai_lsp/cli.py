@@ -77,11 +77,13 @@ def _parser() -> argparse.ArgumentParser:
         "usage", help="tokens and cost per provider and day, and the remaining budget"
     )
     usage.add_argument("--json", action="store_true", help="print JSON")
+    from ai_lsp.completion.cli import add_arguments as add_complete_arguments
     from ai_lsp.index.cli import add_arguments as add_index_arguments
     from ai_lsp.index.docs_cli import add_arguments as add_docs_arguments
 
     add_index_arguments(verbs)
     add_docs_arguments(verbs)
+    add_complete_arguments(verbs)
     return parser
 
 
@@ -105,6 +107,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ai_lsp.index.cli import run_index, run_search
 
         return run_index(args) if args.verb == "index" else run_search(args)
+    if args.verb == "complete":
+        from ai_lsp.completion.cli import run_complete
+
+        return run_complete(args)
     if args.verb == "docs":
         from ai_lsp import paths
         from ai_lsp.index.docs_cli import run_docs
