@@ -10,6 +10,7 @@ from ai_lsp.handlers import (
     completion,
     debug,
     documents,
+    explain,
     index,
     inline_completion,
     lifecycle,
@@ -24,6 +25,7 @@ COMMANDS = {
     "ai-lsp.docs.add": index.docs_add,
     "ai-lsp.docs.list": index.docs_list,
     "ai-lsp.docs.remove": index.docs_remove,
+    "ai-lsp.context.explain": explain.explain,
 }
 
 

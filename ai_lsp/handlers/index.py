@@ -10,7 +10,9 @@ from typing import Any
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
+from ai_lsp.handlers.completion import completions
 from ai_lsp.handlers.progress import work_done
+from ai_lsp.index.context_provider import IndexContextProvider
 from ai_lsp.server import AiLanguageServer
 
 WATCH_ID = "ai-lsp.workspace-files"
@@ -24,6 +26,8 @@ async def start_indexing(ls: AiLanguageServer) -> None:
         return
     embed = ls.providers.embed if ls.providers.configured("embeddings") else None
     ls.index = IndexService(ls.root, lambda: ls.config.settings, ls.notices, embed=embed)
+    service = ls.index
+    completions(ls).add_context_provider(IndexContextProvider(lambda: service.searcher))
     async with work_done(ls, "ai-lsp: indexing") as (report, cancel):
         await ls.index.start(report, cancel)
 

@@ -17,7 +17,7 @@ from ai_lsp.notices import Notices
 
 if TYPE_CHECKING:
     from ai_lsp.index.code_index import CodeIndex
-    from ai_lsp.index.search import Hit
+    from ai_lsp.index.search import Hit, Searcher
     from ai_lsp.index.updates import UpdateQueue
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,11 @@ class IndexService:
         self.state = "not started"
 
     @property
+    def searcher(self) -> Searcher | None:
+        """The searcher, once the index is open (thread-safe to read)."""
+        return self._index.searcher if self._index is not None else None
+
+    @property
     def ready(self) -> bool:
         """True once the index can be searched."""
         return self._ready.is_set()
@@ -56,8 +61,9 @@ class IndexService:
         """Open the index (the first server on a workspace writes, others read) and reconcile."""
         async with self._busy:
             self.state = "opening"
+            loop = asyncio.get_running_loop()  # the embedder calls back into it from threads
             try:
-                self._index = await asyncio.to_thread(self._open)
+                self._index = await asyncio.to_thread(self._open, loop)
             except Exception as exc:
                 self.state = f"unavailable: {exc}"
                 self._notices.once(
@@ -86,7 +92,7 @@ class IndexService:
             self.state = "cancelled" if report.cancelled else "ready"
             log.info("index of %s: %s", self.root, report)
 
-    def _open(self) -> CodeIndex:
+    def _open(self, loop: asyncio.AbstractEventLoop) -> CodeIndex:
         from ai_lsp.index.code_index import CodeIndex
         from ai_lsp.index.embedding import Embedder
 

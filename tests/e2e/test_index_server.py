@@ -9,7 +9,10 @@ from typing import Any
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.e2e.session import lsp_session
+from tests.e2e.session import lsp_session, open_document
+from tests.fakes.fixtures import fake_settings
+from tests.fakes.openai_server import COMPLETIONS, FakeOpenAI
+from tests.fakes.replies import Text
 
 
 async def command(client: LanguageClient, name: str, *args: Any) -> Any:
@@ -85,3 +88,38 @@ async def test_docs_commands_over_lsp(tmp_path: Path) -> None:
         assert await command(client, "ai-lsp.docs.list") == []
         bad = await command(client, "ai-lsp.docs.add", {})
         assert "error" in bad
+
+
+async def test_completion_prompt_carries_definitions_from_the_index_and_explain_shows_them(
+    tmp_path: Path, fake_openai: FakeOpenAI
+) -> None:
+    make_workspace(tmp_path)
+    (tmp_path / "pricing.py").write_text(
+        "def apply_discount_schedule(order, schedule):\n"
+        "    '''Marker ZEBRA-DEFINITION: apply each tier of the schedule.'''\n"
+        "    return [tier(order) for tier in schedule]\n"
+    )
+    settings = fake_settings(fake_openai.base_url, completion={"model": "fim", "debounce_ms": 0})
+    settings["index"] = {}
+    async with lsp_session(tmp_path, init_options=settings) as client:
+        await wait_status(client, lambda s: s.get("state") == "ready")
+        fake_openai.script(COMPLETIONS, Text("order, tiers)"))
+        text = "from pricing import apply_discount_schedule\n\ntotal = apply_discount_schedule("
+        uri = open_document(client, tmp_path / "checkout.py", text)
+        answer = await client.text_document_inline_completion_async(
+            types.InlineCompletionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                position=types.Position(2, len("total = apply_discount_schedule(")),
+                context=types.InlineCompletionContext(
+                    trigger_kind=types.InlineCompletionTriggerKind.Invoked
+                ),
+            )
+        )
+        assert answer is not None
+        prompt = fake_openai.requests(COMPLETIONS)[-1].body["prompt"]
+        assert "ZEBRA-DEFINITION" in prompt
+        explained = await command(client, "ai-lsp.context.explain", {"uri": uri})
+        assert any(s["section"].startswith("index:pricing.py") for s in explained["sections"]), (
+            explained
+        )
+        assert "tokens" in explained["explanation"]
