@@ -10,7 +10,9 @@ from typing import Annotated, Literal
 from pydantic import AliasGenerator, BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
-FimStyle = Literal["qwen", "starcoder", "deepseek", "codellama", "codestral", "openai-suffix"]
+FimStyle = Literal[
+    "qwen", "starcoder", "starcoder2", "deepseek", "codellama", "codestral", "openai-suffix"
+]
 
 
 class Section(BaseModel):

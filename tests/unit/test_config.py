@@ -215,3 +215,12 @@ def test_cli_schema_and_effective_config(
     captured = capsys.readouterr()
     assert json.loads(captured.out)["completion"]["candidates"] == 2
     assert "completion.candidates = workspace file" in captured.err
+
+
+def test_every_fim_template_can_be_named_in_the_config() -> None:
+    import typing
+
+    from ai_lsp.config import FimStyle
+    from ai_lsp.prompting.fim import available_templates
+
+    assert sorted(typing.get_args(FimStyle)) == sorted(available_templates())
