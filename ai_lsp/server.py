@@ -7,6 +7,7 @@ that `initialize` is answered fast.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 from collections.abc import Generator
 from pathlib import Path
@@ -33,6 +34,17 @@ _MESSAGE_TYPES = {
     "warning": types.MessageType.Warning,
     "info": types.MessageType.Info,
 }
+
+
+SHUTDOWN_GRACE_S = 2.0
+
+
+async def _settle(pending: list[Any], grace_s: float) -> None:
+    """Wait (a bounded time) for requests in flight to be answered."""
+    waiting = [
+        asyncio.wrap_future(f) if isinstance(f, concurrent.futures.Future) else f for f in pending
+    ]
+    await asyncio.wait(waiting, timeout=grace_s)
 
 
 class AiLspProtocol(LanguageServerProtocol):
@@ -72,11 +84,16 @@ class AiLspProtocol(LanguageServerProtocol):
 
     @lsp_method(types.SHUTDOWN)
     def lsp_shutdown(self, *args: Any) -> Generator[Any, Any, None]:
-        # pygls 2.1 iterates its live dict of request futures while cancelling them, which
-        # raises "dictionary changed size during iteration" when a handler awaited first.
+        # Requests that arrived before `shutdown` still get their answers (pygls 2.1 cancels
+        # them, and iterates its live dict of futures while doing so, which can raise).
+        current = self.msg_id
+        pending = [
+            f for i, f in list(self._request_futures.items()) if i != current and not f.done()
+        ]
+        if pending:
+            yield _settle, (pending, SHUTDOWN_GRACE_S), None
         if (handler := self.fm.features.get(types.SHUTDOWN)) is not None:
             yield handler, args, None
-        current = self.msg_id
         for msg_id, future in list(self._request_futures.items()):
             if msg_id != current and not future.done():
                 future.cancel()
