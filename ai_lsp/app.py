@@ -14,6 +14,7 @@ from ai_lsp.handlers import (
     index,
     inline_completion,
     lifecycle,
+    upstream,
     usage,
 )
 from ai_lsp.server import AiLanguageServer
@@ -43,7 +44,9 @@ def create_server(*, user_config: Path | None = None) -> AiLanguageServer:
     ls.feature(types.TEXT_DOCUMENT_DID_OPEN)(documents.did_open)
     ls.feature(types.TEXT_DOCUMENT_DID_CHANGE)(documents.did_change)
     ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)(documents.did_close)
-    ls.feature(types.TEXT_DOCUMENT_COMPLETION, completion.options(ls))(completion.completion)
+    ls.feature(types.TEXT_DOCUMENT_COMPLETION, completion.options(ls))(
+        upstream.merged_completion(completion.completion)
+    )
     ls.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())(
         inline_completion.inline_completion
     )

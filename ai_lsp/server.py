@@ -15,17 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol, lsp_method
+from pygls.protocol import lsp_method
 
 from ai_lsp import __version__
 from ai_lsp.config_manager import ConfigManager
 from ai_lsp.documents import DocumentStore
 from ai_lsp.notices import Level, Notices
+from ai_lsp.upstream.forwarding import ForwardingProtocol
 
 if TYPE_CHECKING:
     from ai_lsp.index.service import IndexService
     from ai_lsp.providers.ledger import Ledger
     from ai_lsp.providers.registry import ProviderRegistry
+    from ai_lsp.upstream.manager import UpstreamManager
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +49,9 @@ async def _settle(pending: list[Any], grace_s: float) -> None:
     await asyncio.wait(waiting, timeout=grace_s)
 
 
-class AiLspProtocol(LanguageServerProtocol):
-    """pygls's protocol with document sync routed to ai-lsp's own store.
+class AiLspProtocol(ForwardingProtocol):
+    """pygls's protocol with document sync routed to ai-lsp's own store (and mirrored to the
+    upstream servers), and in proxy mode what ai-lsp does not handle forwarded upstream.
 
     pygls's workspace splits lines with `str.splitlines` (wrong for LSP on form feeds and
     U+2028) and rebuilds every line on each keystroke; `DocumentStore` does neither.
@@ -62,6 +65,8 @@ class AiLspProtocol(LanguageServerProtocol):
     ) -> Generator[Any, Any, None]:
         doc = params.text_document
         self._server.documents.open(doc.uri, doc.language_id, doc.version, doc.text)
+        if (upstream := self._server.upstream) is not None:
+            upstream.open(doc.uri, doc.language_id, doc.version, doc.text)
         if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_OPEN)) is not None:
             yield handler, (params,), None
 
@@ -70,7 +75,9 @@ class AiLspProtocol(LanguageServerProtocol):
         self, params: types.DidChangeTextDocumentParams
     ) -> Generator[Any, Any, None]:
         doc = params.text_document
-        self._server.documents.change(doc.uri, doc.version, params.content_changes)
+        changed = self._server.documents.change(doc.uri, doc.version, params.content_changes)
+        if changed is not None and (upstream := self._server.upstream) is not None:
+            upstream.change(doc.uri, doc.version, changed.text)  # servers take whole texts
         if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
             yield handler, (params,), None
 
@@ -79,6 +86,8 @@ class AiLspProtocol(LanguageServerProtocol):
         self, params: types.DidCloseTextDocumentParams
     ) -> Generator[Any, Any, None]:
         self._server.documents.close(params.text_document.uri)
+        if (upstream := self._server.upstream) is not None:
+            upstream.close(params.text_document.uri)
         if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
             yield handler, (params,), None
 
@@ -130,6 +139,8 @@ class AiLanguageServer(LanguageServer):
         self._ledger: Ledger | None = None
         self._providers: ProviderRegistry | None = None
         self.index: IndexService | None = None
+        self.upstream: UpstreamManager | None = None
+        """Upstream language servers, once the workspace root is known (`handlers.upstream`)."""
         self._background: set[asyncio.Task[Any]] = set()
         self.config.subscribe(self._on_settings)
 
@@ -206,3 +217,9 @@ class AiLanguageServer(LanguageServer):
             await self.index.aclose()
         if self._providers is not None:
             await self._providers.aclose()
+        if self.protocol.proxy is not None:
+            await self.protocol.proxy.aclose()
+        if self.upstream is not None:
+            # In the background: editors close the connection (or kill ai-lsp) right after
+            # `shutdown`/`exit`; servers still running then die with ai-lsp's process groups.
+            self.spawn(self.upstream.aclose(), "upstream-shutdown")

@@ -10,7 +10,7 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from ai_lsp.handlers import index
+from ai_lsp.handlers import index, upstream
 from ai_lsp.server import AiLanguageServer
 
 log = logging.getLogger(__name__)
@@ -31,11 +31,14 @@ def _root_of(params: types.InitializeParams) -> Path | None:
 
 
 def initialize(ls: AiLanguageServer, params: types.InitializeParams) -> None:
-    """Read the workspace root and initializationOptions; build the configuration."""
+    """Read the workspace root and initializationOptions; build the configuration; set up
+    the upstream servers the editor reaches through ai-lsp (proxy mode)."""
     ls.documents.encoding = ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
     ls.config.set_root(_root_of(params))
     ls.config.set_init_options(params.initialization_options)
     ls.config.reload()
+    upstream.exit_on_sigterm(ls)
+    upstream.prepare_proxy(ls)
 
 
 def _supports(ls: AiLanguageServer, dotted: str) -> bool:
@@ -54,6 +57,7 @@ async def initialized(ls: AiLanguageServer, params: types.InitializedParams) -> 
         ls.show("warning", str(problem))
     threading.Thread(target=_warm_tokenizer, name="tokenizer-warmup", daemon=True).start()
     ls.spawn(index.start_indexing(ls), "indexing")
+    upstream.initialized(ls)
     if _supports(ls, "workspace.did_change_watched_files.dynamic_registration"):
         await _watch_config_files(ls)
         await index.watch_workspace_files(ls)

@@ -79,7 +79,9 @@ class IndexService:
                 return
             from ai_lsp.index.updates import UpdateQueue
 
-            self._queue = UpdateQueue(indexer.update_paths, idle=indexer.maintain)
+            # A short quiet period: a save is searchable within ~0.1 s plus the write, while a
+            # burst (branch switch) still lands in a few batches (max_wait caps the delay).
+            self._queue = UpdateQueue(indexer.update_paths, idle=indexer.maintain, delay=0.1)
             self.state = "indexing"
             try:
                 report = await asyncio.to_thread(

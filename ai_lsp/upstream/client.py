@@ -116,6 +116,8 @@ class UpstreamClient:
         self.request_timeout = request_timeout
         self.initialize_timeout = initialize_timeout
         self.capabilities = types.ServerCapabilities()
+        self.raw_capabilities: dict[str, Any] = {}
+        """The server's capabilities as it sent them (a proxy merges these for the editor)."""
         self.encoding = types.PositionEncodingKind.Utf16
         self.workspace_folders: list[types.WorkspaceFolder] = []
         self._settings = dict(settings or {})
@@ -158,23 +160,33 @@ class UpstreamClient:
         self,
         root_uri: str,
         initialization_options: Mapping[str, Any] | None = None,
-        capabilities: types.ClientCapabilities | None = None,
+        capabilities: types.ClientCapabilities | Mapping[str, Any] | None = None,
     ) -> types.InitializeResult:
-        """The `initialize` handshake (then `initialized`); remembers capabilities and encoding."""
+        """The `initialize` handshake (then `initialized`); remembers capabilities and encoding.
+
+        `capabilities` may be raw JSON (a proxy passes the editor's on unchanged).
+        """
         self.workspace_folders = [types.WorkspaceFolder(root_uri, Path(root_uri).name or root_uri)]
         params = types.InitializeParams(
-            capabilities=capabilities or default_capabilities(),
+            capabilities=types.ClientCapabilities(),
             process_id=os.getpid(),
             client_info=types.ClientInfo("ai-lsp", __version__),
             root_uri=root_uri,
             initialization_options=dict(initialization_options or {}),
             workspace_folders=self.workspace_folders,
         )
+        raw_params = _converter.unstructure(params)
+        raw_params["capabilities"] = (
+            dict(capabilities)
+            if isinstance(capabilities, Mapping)
+            else _converter.unstructure(capabilities or default_capabilities())
+        )
         raw = await self.transport.request(
-            types.INITIALIZE, _converter.unstructure(params), timeout=self.initialize_timeout
+            types.INITIALIZE, raw_params, timeout=self.initialize_timeout
         )
         result = cast(types.InitializeResult, self._structure(types.INITIALIZE, raw))
         self.capabilities = result.capabilities
+        self.raw_capabilities = dict(raw.get("capabilities") or {})
         self.encoding = types.PositionEncodingKind(
             result.capabilities.position_encoding or types.PositionEncodingKind.Utf16
         )

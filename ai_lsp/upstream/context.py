@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Coroutine, Sequence
@@ -133,7 +134,11 @@ async def definitions_near_cursor(
 
 
 class ContextCache:
-    """Snippets prefetched after edits, by (uri, identifier), read without waiting."""
+    """Snippets prefetched after edits, by (uri, identifier), read without waiting.
+
+    `cached_context` may be called from a worker thread (completion context providers run
+    in one), so the entries are guarded by a lock.
+    """
 
     def __init__(
         self,
@@ -151,6 +156,7 @@ class ContextCache:
         self._source = source
         self._entries: OrderedDict[tuple[str, str], tuple[float, list[ContextSnippet]]]
         self._entries = OrderedDict()
+        self._lock = threading.Lock()
         self._bursts: dict[str, tuple[str, str]] = {}  # uri -> (language id, text before)
         self._timers: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -166,18 +172,20 @@ class ContextCache:
     async def prefetch(self, uri: str, language_id: str, text: str, offset: int) -> None:
         """Resolve the identifiers near `offset` that are not freshly cached, and cache them."""
         now = time.monotonic()
-        stale = [
-            usage
-            for usage in identifiers_near(text, offset)
-            if (entry := self._entries.get((uri, usage.name))) is None
-            or now - entry[0] >= self.ttl_s
-        ]
+        with self._lock:
+            stale = [
+                usage
+                for usage in identifiers_near(text, offset)
+                if (entry := self._entries.get((uri, usage.name))) is None
+                or now - entry[0] >= self.ttl_s
+            ]
         found = await _lookup(self._source, uri, text, language_id, stale, self.budget_ms / 1000)
-        for usage, snippets in found.items():
-            self._entries[(uri, usage.name)] = (time.monotonic(), snippets)
-            self._entries.move_to_end((uri, usage.name))
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        with self._lock:
+            for usage, snippets in found.items():
+                self._entries[(uri, usage.name)] = (time.monotonic(), snippets)
+                self._entries.move_to_end((uri, usage.name))
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
 
     def cached_context(
         self,
@@ -190,11 +198,13 @@ class ContextCache:
     ) -> list[ContextSnippet]:
         """What is cached for the identifiers near `offset`; never waits for the server."""
         snippets: list[ContextSnippet] = []
-        for usage in identifiers_near(text, offset):
-            entry = self._entries.get((uri, usage.name))
-            if entry is not None:
-                self._entries.move_to_end((uri, usage.name))
-                snippets.extend(entry[1])
+        usages = identifiers_near(text, offset)
+        with self._lock:
+            for usage in usages:
+                entry = self._entries.get((uri, usage.name))
+                if entry is not None:
+                    self._entries.move_to_end((uri, usage.name))
+                    snippets.extend(entry[1])
         return fit(snippets, max_tokens, count_tokens)
 
     def forget(self, uri: str) -> None:
@@ -203,8 +213,9 @@ class ContextCache:
         timer = self._timers.pop(uri, None)
         if timer is not None:
             timer.cancel()
-        for key in [key for key in self._entries if key[0] == uri]:
-            del self._entries[key]
+        with self._lock:
+            for key in [key for key in self._entries if key[0] == uri]:
+                del self._entries[key]
 
     async def aclose(self) -> None:
         """Cancel pending and running prefetches."""

@@ -10,10 +10,10 @@ import os
 import shutil
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pygls.uris import to_fs_path
 
@@ -29,6 +29,8 @@ from ai_lsp.upstream.transport import UpstreamError, UpstreamStartFailed
 __all__ = [
     "Backoff",
     "MirroredDocument",
+    "ProxyConnection",
+    "ProxyLink",
     "UpstreamManager",
     "UpstreamStatus",
     "UpstreamUnavailable",
@@ -77,6 +79,33 @@ class UpstreamStatus:
     pid: int | None
     recent_crashes: int
     error: str | None
+
+
+class ProxyConnection(Protocol):
+    """How one proxy-mode server process is started and where what it sends goes."""
+
+    @property
+    def capabilities(self) -> Mapping[str, Any]:
+        """The client capabilities offered to it (the editor's, as raw JSON)."""
+        ...
+
+    async def on_server_request(self, method: str, params: Any) -> Any:
+        """Answer a request the server sends to its client (the editor answers it)."""
+        ...
+
+    def on_notification(self, method: str, params: Any) -> None:
+        """Take a notification the server sends to its client."""
+
+    def stopped(self, client: UpstreamClient) -> None:
+        """The server is gone (shut down or crashed)."""
+
+
+class ProxyLink(Protocol):
+    """The proxy fronting some servers: it connects the processes of the servers it serves."""
+
+    def connect(self, server: ResolvedServer) -> ProxyConnection | None:
+        """A connection for a new process of `server`, or None to run it as a sidecar."""
+        ...
 
 
 @dataclass(eq=False, slots=True)
@@ -134,6 +163,8 @@ class UpstreamManager:
         self._roots: dict[tuple[str, tuple[str, ...]], Path] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
+        self.proxy: ProxyLink | None = None
+        """Set by a proxy before any server starts: its servers are run connected to it."""
 
     @property
     def files(self) -> WorkspaceFilter:
@@ -188,6 +219,32 @@ class UpstreamManager:
             slot = self._slot_for(uri, language) if language else None
             if slot is None:
                 raise UpstreamUnavailable(f"no upstream language server for {language or uri}")
+        return await self._running(slot)
+
+    async def client_for_language(self, language: str) -> UpstreamClient:
+        """The running server of `language` for the workspace root (a proxy's server).
+
+        Raises like `client_for`.
+        """
+        if self._closed:
+            raise UpstreamUnavailable("ai-lsp is shutting down")
+        slot = self._slot_for(self.root.as_uri(), language)
+        if slot is None:
+            raise UpstreamUnavailable(f"no upstream language server for {language}")
+        return await self._running(slot)
+
+    def running_client(self, language: str) -> UpstreamClient | None:
+        """The server of `language` for the workspace root if it is running now (never starts one)."""
+        server = self._resolve(language)
+        slot = self._slots.get((server.key, self.root)) if server is not None else None
+        return slot.client if slot is not None else None
+
+    def language_of(self, uri: str) -> str | None:
+        """The language of an open document, else guessed from the file name."""
+        document = self._documents.get(uri)
+        return document.language_id if document is not None else _guess_language(uri)
+
+    async def _running(self, slot: _Slot) -> UpstreamClient:
         if slot.failure is not None:
             raise UpstreamUnavailable(slot.failure)
         if slot.client is not None:
@@ -258,7 +315,8 @@ class UpstreamManager:
         server = self._resolve(language)
         if server is None:
             return None
-        root = self._root_for(uri, server.root_markers)
+        # A proxy's server answers for the editor's whole workspace, as the editor expects.
+        root = self.root if server.mode == "proxy" else self._root_for(uri, server.root_markers)
         slot = self._slots.get((server.key, root))
         if slot is None:
             slot = self._slots[(server.key, root)] = _Slot(server, root)
@@ -303,6 +361,7 @@ class UpstreamManager:
 
     async def _start(self, slot: _Slot, delay: float) -> UpstreamClient:
         await asyncio.sleep(delay)
+        proxied = self.proxy.connect(slot.server) if self.proxy is not None else None
         client = await UpstreamClient.start(
             slot.server.command,
             cwd=slot.root,
@@ -310,18 +369,25 @@ class UpstreamManager:
             settings=slot.server.initialization_options,
             request_timeout=self.request_timeout,
             initialize_timeout=self.initialize_timeout,
+            on_server_request=proxied.on_server_request if proxied else None,
+            on_notification=proxied.on_notification if proxied else None,
         )
         try:
-            await client.initialize(slot.root.as_uri(), slot.server.initialization_options)
+            await client.initialize(
+                slot.root.as_uri(),
+                slot.server.initialization_options,
+                proxied.capabilities if proxied else None,
+            )
         except BaseException:
             client.transport.kill(f"{client.name} failed to initialize")
+            await client.transport.wait_closed()  # its pipes are closed before `aclose` returns
             raise
         for uri, attached in self._attached.items():
             if attached is slot:
                 document = self._documents[uri]
                 client.did_open(uri, document.language_id, document.version, document.text)
         slot.client = client
-        self._spawn(self._supervise(slot, client))
+        self._spawn(self._supervise(slot, client, proxied))
         log.info("started %s (pid %d) in %s", slot.label, client.transport.pid, slot.root)
         return client
 
@@ -334,8 +400,12 @@ class UpstreamManager:
         elif error is not None:
             self._crashed(slot, str(error))
 
-    async def _supervise(self, slot: _Slot, client: UpstreamClient) -> None:
+    async def _supervise(
+        self, slot: _Slot, client: UpstreamClient, proxied: ProxyConnection | None
+    ) -> None:
         await client.transport.wait_closed()
+        if proxied is not None:
+            proxied.stopped(client)
         if slot.client is client:
             slot.client = None
             if client.transport.crashed:

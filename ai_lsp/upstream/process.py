@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Spawned", "forget", "kill_group", "signal_group", "start"]
+__all__ = ["Spawned", "forget", "kill_all", "kill_group", "signal_group", "start"]
 
 _PR_SET_PDEATHSIG = 1
 _groups: set[int] = set()
@@ -85,7 +85,8 @@ def forget(pgid: int) -> None:
 
 
 @atexit.register
-def _kill_all() -> None:
+def kill_all() -> None:
+    """SIGKILL every group still running (at exit, and when ai-lsp must exit at once)."""
     for pgid in list(_groups):
         kill_group(pgid)
 

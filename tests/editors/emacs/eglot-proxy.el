@@ -1,0 +1,110 @@
+;;; eglot-proxy.el --- Emacs batch test: eglot 1.9 with ai-lsp as the only server  -*- lexical-binding: t; -*-
+
+;; ai-lsp runs in proxy mode in front of jedi-language-server, set up by
+;; editors/emacs/ai-lsp.el.  Reads AI_LSP_CMD (JSON list), AI_LSP_UPSTREAM (JSON list),
+;; AI_LSP_FILE (a Python file of the workspace), AI_LSP_EL (the helper package) and writes
+;; what it saw as JSON to AI_LSP_OUT; tests/editors/test_emacs.py asserts on it.
+
+(require 'package)
+(dolist (dir (file-expand-wildcards "/usr/share/emacs/site-lisp/elpa/*"))
+  (add-to-list 'load-path dir))
+(require 'json)
+(require 'eglot)
+(load (getenv "AI_LSP_EL") nil t)
+
+(defvar result (list :status "started"))
+(defvar out (getenv "AI_LSP_OUT"))
+
+(defun note (key value)
+  (setq result (plist-put result key value)))
+
+(defun write-result ()
+  (with-temp-file out
+    (insert (json-encode result))))
+
+(defun wait-until (predicate seconds)
+  "Let Emacs process events until PREDICATE is true or SECONDS have passed."
+  (let ((deadline (+ (float-time) seconds)))
+    (while (and (not (funcall predicate)) (< (float-time) deadline))
+      (accept-process-output nil 0.05))
+    (funcall predicate)))
+
+(defun item-detail (candidate)
+  (plist-get (get-text-property 0 'eglot--lsp-item candidate) :detail))
+
+(defun ai-candidates (candidates)
+  (cl-remove-if-not (lambda (c) (string-match-p "ai-lsp" (or (item-detail c) ""))) candidates))
+
+(defun complete-here ()
+  "Candidates of `eglot-completion-at-point' at point, as the UI would list them."
+  (let* ((capf (eglot-completion-at-point))
+         (prefix (buffer-substring-no-properties (nth 0 capf) (nth 1 capf))))
+    (all-completions prefix (nth 2 capf))))
+
+(condition-case err
+    (let* ((command (json-parse-string (getenv "AI_LSP_CMD") :array-type 'list))
+           (upstream (json-parse-string (getenv "AI_LSP_UPSTREAM") :array-type 'list))
+           (eglot-sync-connect 30)
+           (eglot-connect-timeout 60)
+           (eglot-send-changes-idle-time 0)
+           (ai-lsp-command command)
+           (ai-lsp-upstream-servers `((python-mode "python" ,upstream))))
+      (setq eglot-server-programs nil)
+      (ai-lsp-eglot-setup)
+      (note :contact (format "%S" (cdr (assq 'python-mode eglot-server-programs))))
+      (find-file (getenv "AI_LSP_FILE"))
+      (python-mode)
+      (apply #'eglot--connect (eglot--guess-contact))
+      (unless (wait-until (lambda () (and (eglot-current-server) eglot--managed-mode)) 60)
+        (error "eglot did not connect"))
+      (let ((server (eglot-current-server)))
+        (note :server_name (plist-get (eglot--server-info server) :name))
+        (note :hover_provider (and (eglot--server-capable :hoverProvider) t))
+        (note :code_action_provider (and (eglot--server-capable :codeActionProvider) t))
+        (note :ai_lsp_pid (process-id (jsonrpc--process server)))
+
+        ;; Hover on `compute_total' in `print(compute_total(...))'.
+        (goto-char (point-min))
+        (search-forward "print(compute_t")
+        (let ((hover (jsonrpc-request server :textDocument/hover
+                                      (eglot--TextDocumentPositionParams))))
+          (note :hover (eglot--hover-info (plist-get hover :contents))))
+
+        ;; Completion: type a new line character by character, as a user would.
+        (goto-char (point-max))
+        (insert "\n")
+        (dolist (char (string-to-list "total = compute_to"))
+          (insert (char-to-string char))
+          (accept-process-output nil 0.02))
+        (let (candidates)
+          (wait-until (lambda ()
+                        (setq candidates (complete-here))
+                        (ai-candidates candidates))
+                      20)
+          (note :completions (vconcat (mapcar #'substring-no-properties candidates)))
+          (note :ai_completions
+                (vconcat (mapcar (lambda (c) (list :label (substring-no-properties c)
+                                                   :detail (item-detail c)))
+                                 (ai-candidates candidates)))))
+
+        ;; Code actions over an expression jedi can extract into a variable.
+        (goto-char (point-min))
+        (search-forward "compute_total(orders)")
+        (let ((actions (eglot-code-actions (match-beginning 0) (match-end 0))))
+          (note :code_actions (vconcat (mapcar (lambda (a) (plist-get a :title)) actions))))
+
+        (eglot-shutdown server)
+        (note :stopped (not (jsonrpc-running-p server)))
+        (note :status "done")))
+  (error
+   (note :status "error")
+   (note :error (format "%S" err))
+   (let ((events (get-buffer "*EGLOT (project/(python-mode)) events*")))
+     (when events
+       (note :events (with-current-buffer events
+                       (buffer-substring-no-properties
+                        (max (point-min) (- (point-max) 6000)) (point-max))))))))
+
+(write-result)
+(kill-emacs 0)
+;;; eglot-proxy.el ends here

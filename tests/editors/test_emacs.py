@@ -1,0 +1,115 @@
+"""Real Emacs 28 in batch mode: eglot 1.9 with ai-lsp in proxy mode in front of
+jedi-language-server as the only server, and lsp-mode 8 taking ai-lsp as an add-on."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.unit.upstream.conftest import MAIN, UTIL
+
+pytestmark = pytest.mark.editor
+HERE = Path(__file__).parent
+HELPER = HERE.parents[1] / "editors" / "emacs" / "ai-lsp.el"
+ELPA = Path("/usr/share/emacs/site-lisp/elpa")
+
+
+def emacs(package: str) -> str:
+    """The `emacs` executable, when it and the Debian package `elpa-<package>` are installed."""
+    found = shutil.which("emacs")
+    if found is None:
+        pytest.skip("emacs is not installed (apt-get install emacs-nox elpa-eglot elpa-lsp-mode)")
+    if not any(ELPA.glob(f"{package}-*")):
+        pytest.skip(f"{package} is not installed (apt-get install elpa-{package})")
+    return found
+
+
+def run_batch(script: str, package: str, env: dict[str, str], cwd: Path) -> dict[str, Any]:
+    out = cwd.parent / f"{Path(script).stem}.json"
+    proc = subprocess.run(
+        [emacs(package), "--batch", "-Q", "-l", str(HERE / "emacs" / script)],
+        env={**os.environ, **env, "AI_LSP_EL": str(HELPER), "AI_LSP_OUT": str(out)},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert out.exists(), f"emacs wrote no result: {proc.stderr[-3000:]}"
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+def processes_in(folder: Path) -> list[int]:
+    """Processes whose working directory is `folder` (an upstream server runs in its root)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if Path(os.readlink(entry / "cwd")) == folder:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.skipif(
+    shutil.which("jedi-language-server") is None, reason="jedi-language-server is not installed"
+)
+def test_eglot_gets_upstream_hover_completions_and_code_actions(tmp_path: Path) -> None:
+    workspace = tmp_path / "project"
+    workspace.mkdir()
+    (workspace / ".git").mkdir()
+    (workspace / "util.py").write_text(UTIL)
+    (workspace / "main.py").write_text(MAIN)
+    log_file = tmp_path / "server.log"
+    result = run_batch(
+        "eglot-proxy.el",
+        "eglot",
+        {
+            "AI_LSP_CMD": json.dumps([sys.executable, "-m", "ai_lsp", "--log-file", str(log_file)]),
+            "AI_LSP_UPSTREAM": json.dumps(["jedi-language-server"]),
+            "AI_LSP_FILE": str(workspace / "main.py"),
+        },
+        workspace,
+    )
+    assert result["status"] == "done", result
+    assert (
+        ':initializationOptions (:upstream (:python (:command ["jedi-language-server"] :mode "proxy")))'
+        in result["contact"]
+    )
+    assert result["server_name"] == "ai-lsp"
+    assert result["hover_provider"] is True  # jedi's capability, merged by ai-lsp
+    assert "def compute_total(items, discount=0.1)" in result["hover"]
+    assert "Sum the prices" in result["hover"]
+    assert "compute_total" in result["completions"]  # jedi's item
+    assert result["ai_completions"], f"no AI item next to jedi's: {result['completions']}"
+    assert all(item["detail"].startswith("ai-lsp") for item in result["ai_completions"])
+    assert all(item["label"].startswith("compute_total") for item in result["ai_completions"])
+    # ai-lsp has no AI code actions yet: the list is jedi's refactorings, passed through.
+    assert "Extract expression into variable 'jls_extract_var'" in result["code_actions"]
+    assert result["stopped"] is True
+    deadline = time.monotonic() + 5
+    while processes_in(workspace) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert processes_in(workspace) == [], "an upstream server outlived ai-lsp"
+    assert "Traceback" not in log_file.read_text()
+
+
+def test_lsp_mode_registers_ai_lsp_as_an_add_on_server(tmp_path: Path) -> None:
+    result = run_batch("lsp-mode-addon.el", "lsp-mode", {}, tmp_path)
+    assert result == {
+        "registered": True,
+        "add_on": True,
+        "priority": -2,
+        "server_id": "ai-lsp",
+        "python": True,  # prog-mode buffers get ai-lsp next to their own server
+        "text": None,
+    }
