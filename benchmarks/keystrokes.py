@@ -1,6 +1,6 @@
 """Typing: 100 characters at 20/s, an inline request per keystroke, adaptive debounce, a 150 ms
 fake model: all answered, at most 10 backend requests, no stream left open. Run as a module,
-`python -m benchmarks.typing` (run as a script, typing.py would shadow the standard library)."""
+`python -m benchmarks.keystrokes`."""
 
 from __future__ import annotations
 
