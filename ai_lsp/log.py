@@ -44,6 +44,23 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
+class GonePeerFilter(logging.Filter):
+    """The editor closing its pipe first (it often exits right after `shutdown`) is not an
+    error worth a traceback in the user's log: keep one short line instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, BrokenPipeError | ConnectionResetError):
+            record.msg, record.args, record.exc_info, record.exc_text = (
+                "the editor closed the connection; a message to it was dropped",
+                (),
+                None,
+                None,
+            )
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
 def setup_logging(level: str = "info", log_file: Path | None = None) -> None:
     """Configure the root logger once: stderr (or a file), redacted, at `level`."""
     handler: logging.Handler
@@ -53,6 +70,7 @@ def setup_logging(level: str = "info", log_file: Path | None = None) -> None:
     else:
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(GonePeerFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -63,6 +63,7 @@ async def work_done(
     try:
         yield report, cancel
     finally:
-        if supported:
+        # After `shutdown` the editor may already be gone: nothing more is sent to it.
+        if supported and not getattr(ls.protocol, "_shutdown", False):
             message = "cancelled" if cancel.is_set() else "done"
             ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
