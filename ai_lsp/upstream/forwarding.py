@@ -19,7 +19,7 @@ from lsprotocol import types
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from ai_lsp.upstream.merge import unmark
-from ai_lsp.upstream.transport import INTERNAL_ERROR, REQUEST_CANCELLED, ResponseError
+from ai_lsp.upstream.transport import INTERNAL_ERROR, REQUEST_CANCELLED, ResponseError, deliver
 
 if TYPE_CHECKING:  # the proxy (and the manager behind it) is imported only when used
     from ai_lsp.upstream.proxy import Proxy, Route
@@ -180,17 +180,5 @@ class ForwardingProtocol(LanguageServerProtocol):
 
     def _answered(self, data: dict[str, Any]) -> None:
         future = self._editor_requests.pop(data["id"], None)
-        if future is None or future.done():
-            return
-        error = data.get("error")
-        if isinstance(error, dict):
-            code = error.get("code")
-            future.set_exception(
-                ResponseError(
-                    code if isinstance(code, int) else INTERNAL_ERROR,
-                    str(error.get("message", "")),
-                    error.get("data"),
-                )
-            )
-        else:
-            future.set_result(data.get("result"))
+        if future is not None and not future.done():
+            deliver(future, data)

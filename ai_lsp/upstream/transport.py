@@ -310,17 +310,8 @@ class Transport:
         future = self._pending.pop(request_id, None) if isinstance(request_id, int) else None
         if future is None or future.done():
             log.debug("%s answered unknown or abandoned request %r", self.name, request_id)
-        elif isinstance(error := message.get("error"), dict):
-            code = error.get("code")
-            future.set_exception(
-                ResponseError(
-                    code if isinstance(code, int) else INTERNAL_ERROR,
-                    str(error.get("message", "")),
-                    error.get("data"),
-                )
-            )
         else:
-            future.set_result(message.get("result"))
+            deliver(future, message)
 
     async def _answer(self, request_id: int | str, method: str, params: Any) -> None:
         reply: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id}
@@ -384,3 +375,19 @@ async def _read_message(stream: asyncio.StreamReader) -> Any:
         return json.loads(body)
     except ValueError:
         raise _ProtocolViolation(f"a body that is not JSON: {body[:80]!r}") from None
+
+
+def deliver(future: asyncio.Future[Any], message: dict[str, Any]) -> None:
+    """Settle `future` with a JSON-RPC response: its result, or a `ResponseError`."""
+    error = message.get("error")
+    if isinstance(error, dict):
+        code = error.get("code")
+        future.set_exception(
+            ResponseError(
+                code if isinstance(code, int) else INTERNAL_ERROR,
+                str(error.get("message", "")),
+                error.get("data"),
+            )
+        )
+    else:
+        future.set_result(message.get("result"))
