@@ -9,7 +9,11 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ai_lsp.config import Settings
+    from ai_lsp.index.code_index import CodeIndex
 
 __all__ = ["add_arguments", "parse_location", "run_complete"]
 
@@ -113,6 +117,14 @@ async def _complete(
     service = CompletionService(
         documents, settings=lambda: settings, endpoints=endpoints, root=lambda: root
     )
+    index = (
+        await asyncio.to_thread(_open_index, root, settings) if route_for(settings).model else None
+    )
+    if index is not None:  # the same cross-file definitions the server would add
+        from ai_lsp.index.context_provider import IndexContextProvider
+
+        searcher = index.searcher
+        service.add_context_provider(IndexContextProvider(lambda: searcher))
     if route_for(settings).model is None:
         key = workspace_key(uri, root) or file.name
         await asyncio.to_thread(
@@ -126,6 +138,8 @@ async def _complete(
     finally:
         for registry in registries:
             await registry.aclose()
+        if index is not None:
+            await asyncio.to_thread(index.close)
     record = answer.record
     return {
         "suggestions": [s.text for s in answer.suggestions],
@@ -135,3 +149,20 @@ async def _complete(
         "timings_ms": {**(record.timings_ms if record is not None else {}), **answer.timings_ms},
         "reason": answer.reason,
     }
+
+
+def _open_index(root: Path, settings: Settings) -> CodeIndex | None:
+    """The workspace's index when one was built (`ai-lsp index`), read-only; else None."""
+    from ai_lsp.index.code_index import CodeIndex
+    from ai_lsp.index.store import IndexCorrupt, index_folder
+
+    if not settings.index.enabled or not index_folder(root).exists():
+        return None
+    try:
+        return CodeIndex.open(root, settings.index, read_only=True)
+    except (IndexCorrupt, OSError) as exc:
+        print(
+            f"ai-lsp: the index of {root} is not usable ({exc}); completing without it",
+            file=sys.stderr,
+        )
+        return None

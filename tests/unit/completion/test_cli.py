@@ -84,3 +84,44 @@ def test_an_unreadable_file_is_reported(tmp_path: Path, capsys: pytest.CaptureFi
     assert code == 2
     assert out == ""
     assert "missing.py" in err
+
+
+def test_an_existing_index_adds_cross_file_definitions(
+    tmp_path: Path, fake_openai: FakeOpenAI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ai_lsp.cli import main
+
+    fake_openai.set_default(COMPLETIONS, Text("order, tiers)\n"))
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "pricing.py").write_text(
+        "def apply_discount_schedule(order, schedule):\n"
+        "    '''Marker QUAGGA-DEF: apply each tier.'''\n"
+        "    return [tier(order) for tier in schedule]\n"
+    )
+    source = tmp_path / "checkout.py"
+    source.write_text(
+        "from pricing import apply_discount_schedule\n\nx = apply_discount_schedule(\n"
+    )
+    config = tmp_path / "user.toml"
+    config.write_text(
+        f'[providers.fake]\nbase_url = "{fake_openai.base_url}"\n'
+        '[models.fim]\nprovider = "fake"\nname = "fake-fim"\nfim = "qwen"\n'
+        '[completion]\nmodel = "fim"\n'
+    )
+    assert main(["index", "--workspace", str(tmp_path)]) == 0
+    capsys.readouterr()
+    code = main(
+        [
+            "--config",
+            str(config),
+            "complete",
+            f"{source}:3:29",
+            "--json",
+            "--workspace",
+            str(tmp_path),
+        ]
+    )
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert any(c["section"].startswith("index:pricing.py") for c in result["context"]), result
+    assert "QUAGGA-DEF" in fake_openai.requests(COMPLETIONS)[0].body["prompt"]
