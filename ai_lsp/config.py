@@ -130,6 +130,8 @@ class IndexConfig(Section):
     """Index the workspace in the background."""
     embeddings: str | None = None
     """Model name used for embeddings; unset means full-text search only."""
+    rerank: str | None = None
+    """Model name of a rerank endpoint (`POST /rerank`) that reorders search hits; optional."""
     uri: str | None = None
     """LanceDB URI of the index; default is a folder per workspace under the user cache dir."""
     max_file_bytes: Annotated[int, Field(ge=1024)] = 1_000_000

@@ -104,7 +104,10 @@ class IndexService:
             embedder = Embedder(
                 self._embed, settings.index.embeddings, loop=asyncio.get_running_loop()
             )
-        return CodeIndex.open(self.root, settings.index, embedder=embedder)
+        from ai_lsp.index.rerank import endpoint_reranker
+
+        rerank = endpoint_reranker(settings, self._notices)
+        return CodeIndex.open(self.root, settings.index, embedder=embedder, rerank=rerank)
 
     def changed(self, paths: Iterable[Path]) -> None:
         """Files were saved, created, changed or deleted (cheap; call on the loop)."""
