@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -150,7 +151,7 @@ class Ledger:
     def _open(self, path: Path) -> sqlite3.Connection:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            return _connect(str(path))
+            return _connect_retrying(str(path))
         except (OSError, sqlite3.Error) as exc:
             self._notices.once(
                 "ledger:open",
@@ -320,6 +321,23 @@ class Ledger:
             remaining=max(0.0, limit - spent) if limit else None,
             resets=_reset(cap, now).isoformat(timespec="minutes"),
         )
+
+
+def _connect_retrying(target: str) -> sqlite3.Connection:
+    """`_connect`, retried while another process creates the database or switches it to WAL:
+    SQLite answers "database is locked" there without waiting on the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    delay = 0.01
+    while True:
+        try:
+            return _connect(target)
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
 
 
 def _connect(target: str) -> sqlite3.Connection:
