@@ -177,30 +177,37 @@ def test_malformed_messages_on_the_wire_leave_the_server_answering(tmp_path: Pat
         "params": {"command": "ai-lsp.usage"},
     }
     stream = _frame(init) + b"".join(_frame(g) for g in garbage) + _frame(probe)
-    stream += _frame({"jsonrpc": "2.0", "id": 5, "method": "shutdown"}) + _frame(
-        {"jsonrpc": "2.0", "method": "exit"}
+    stream += _frame({"jsonrpc": "2.0", "id": 5, "method": "shutdown"})
+    # Like an editor, keep stdin open until the shutdown answer: at EOF the server just stops.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ai_lsp"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
-    proc = subprocess.run(
-        [sys.executable, "-m", "ai_lsp"], input=stream, capture_output=True, timeout=60, check=False
-    )
-    replies = [json.loads(part) for part in _split_frames(proc.stdout)]
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    proc.stdin.write(stream)
+    proc.stdin.flush()
+    replies = []
+    while not any(r.get("id") == 5 for r in replies):
+        header = b""
+        while not header.endswith(b"\r\n\r\n"):
+            byte = proc.stdout.read(1)
+            assert byte, f"server closed stdout early; got {replies}"
+            header += byte
+        fields = dict(line.split(b": ", 1) for line in header.strip().split(b"\r\n"))
+        replies.append(json.loads(proc.stdout.read(int(fields[b"Content-Length"]))))
+    proc.stdin.write(_frame({"jsonrpc": "2.0", "method": "exit"}))
+    proc.stdin.close()
+    proc.wait(timeout=30)
+    proc.stdout.close()
     by_id = {r.get("id"): r for r in replies if "id" in r}
     assert "result" in by_id[1]
     assert "result" in by_id[4]
     assert "caps" in by_id[4]["result"]
     assert "result" in by_id[5]
     assert proc.returncode == 0
-
-
-def _split_frames(data: bytes) -> list[bytes]:
-    out = []
-    while data:
-        header, _, rest = data.partition(b"\r\n\r\n")
-        fields = dict(line.split(b": ", 1) for line in header.split(b"\r\n"))
-        length = int(fields[b"Content-Length"])
-        out.append(rest[:length])
-        data = rest[length:]
-    return out
 
 
 def test_tcp_mode_answers_initialize(tmp_path: Path) -> None:
