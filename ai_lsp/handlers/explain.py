@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from ai_lsp.handlers.arguments import command_argument
 from ai_lsp.handlers.completion import completions
 from ai_lsp.server import AiLanguageServer
 
 
 async def explain(ls: AiLanguageServer, *args: Any) -> dict[str, Any]:
     """`{uri, position?}` → the model, shape, prompt sections with tokens, timings, outcome."""
-    arg = args[0] if args else {}
-    uri = arg.get("uri") if isinstance(arg, dict) else None
+    uri = command_argument(args).get("uri")
     if not isinstance(uri, str):
         return {"error": "ai-lsp.context.explain needs {uri}"}
     record = completions(ls).last_context(uri)

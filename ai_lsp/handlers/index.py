@@ -10,6 +10,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
+from ai_lsp.handlers.arguments import command_argument
 from ai_lsp.handlers.completion import completions
 from ai_lsp.handlers.progress import work_done
 from ai_lsp.index.context_provider import IndexContextProvider
@@ -75,18 +76,11 @@ async def index_rebuild(ls: AiLanguageServer, *args: Any) -> dict[str, Any]:
             return {"error": str(exc)}
 
 
-def _argument(args: tuple[Any, ...]) -> dict[str, Any]:
-    first = args[0] if args else {}
-    if isinstance(first, list):  # pygls passes the arguments list as one value
-        first = first[0] if first else {}
-    return first if isinstance(first, dict) else {}
-
-
 async def docs_add(ls: AiLanguageServer, *args: Any) -> dict[str, Any]:
     """`ai-lsp.docs.add {source, name?, allowHosts?}`: fetch a site or read a folder."""
     from ai_lsp.index.docs import DocsError, add_source
 
-    arg = _argument(args)
+    arg = command_argument(args)
     source = arg.get("source")
     if not isinstance(source, str) or not source:
         return {"error": "ai-lsp.docs.add needs {source: URL or folder}"}
@@ -120,7 +114,8 @@ async def docs_remove(ls: AiLanguageServer, *args: Any) -> dict[str, Any]:
     """`ai-lsp.docs.remove {name}`."""
     from ai_lsp.index.docs import remove_source
 
-    name = _argument(args).get("name") or _argument(args).get("source")
+    arg = command_argument(args)
+    name = arg.get("name") or arg.get("source")
     if not isinstance(name, str):
         return {"error": "ai-lsp.docs.remove needs {name}"}
     return {"removed": await remove_source(_docs_store(ls), name)}
