@@ -7,8 +7,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AliasGenerator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AliasGenerator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 FimStyle = Literal[
     "qwen", "starcoder", "starcoder2", "deepseek", "codellama", "codestral", "openai-suffix"
@@ -154,8 +162,13 @@ class BudgetConfig(Section):
 
 
 class UpstreamConfig(Section):
-    """A real language server for one language, driven by ai-lsp."""
+    """A real language server for one language (`[upstream.python]`), driven by ai-lsp; or, under
+    the key `"*"`, values for every language (`[upstream."*"]`) that a language's own section
+    overrides key by key."""
 
+    enabled: bool = True
+    """Run an upstream server for this language; `false` turns it off, including the known server
+    ai-lsp would otherwise find on PATH (in `"*"`: for every language that does not set it)."""
     command: list[str] | None = None
     """Command line of the server, e.g. `["pyright-langserver", "--stdio"]`; unset uses the known default."""
     mode: Literal["sidecar", "proxy"] = "sidecar"
@@ -164,6 +177,18 @@ class UpstreamConfig(Section):
     """`initializationOptions` sent to the upstream server."""
     root_markers: list[str] = Field(default_factory=list)
     """Files that mark a project root for this server (e.g. `pyproject.toml`)."""
+    request_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10.0
+    """Proxy mode: seconds a request the editor sends to this server through ai-lsp may take
+    before ai-lsp answers it with an error (at most 300)."""
+    start_timeout_s: Annotated[float, Field(gt=0, le=30)] = 10.0
+    """Proxy mode: seconds ai-lsp's `initialize` waits for this server; a slower one still starts,
+    but the editor is not told its capabilities (at most 30: editors give up connecting)."""
+
+
+ALL_LANGUAGES = "*"
+"""The `upstream` key whose values apply to every language."""
+PER_LANGUAGE_KEYS = ("command", "mode", "initialization_options")
+"""`upstream` keys that name one server, so they cannot be set for every language."""
 
 
 class AgentConfig(Section):
@@ -198,13 +223,46 @@ class Settings(Section):
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     """Spending caps."""
     upstream: dict[str, UpstreamConfig] = Field(default_factory=dict)
-    """Upstream language servers by language id (`python`, `rust`, ...)."""
+    """Upstream language servers by language id (`python`, `rust`, ...); the key `"*"` holds
+    values (`enabled`, timeouts, `root_markers`) for every language that does not set its own."""
     agent: AgentConfig = Field(default_factory=AgentConfig)
     """The agent."""
     log: LogConfig = Field(default_factory=LogConfig)
     """Logging."""
     trusted_workspaces: list[str] = Field(default_factory=list)
     """Workspaces whose `.ai-lsp.toml` may set keys that can leak the key or run code (user file only)."""
+
+    @field_validator("upstream")
+    @classmethod
+    def _shared_upstream_keys(cls, value: dict[str, UpstreamConfig]) -> dict[str, UpstreamConfig]:
+        every = value.get(ALL_LANGUAGES)
+        if every is None:
+            return value
+        wrong = [key for key in PER_LANGUAGE_KEYS if key in every.model_fields_set]
+        if wrong:  # reported key by key, so that only these keys fall back
+            raise ValidationError.from_exception_data(
+                "upstream",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "per_language",
+                            "names one server: set it under [upstream.<language>], not for every language",
+                        ),
+                        loc=(ALL_LANGUAGES, key),
+                        input=getattr(every, key),
+                    )
+                    for key in wrong
+                ],
+            )
+        return value
+
+    def upstream_for(self, language: str) -> UpstreamConfig:
+        """The effective `[upstream.<language>]`: its own keys over those of `"*"` over the defaults."""
+        values: dict[str, object] = {}
+        for section in (self.upstream.get(ALL_LANGUAGES), self.upstream.get(language)):
+            if section is not None:
+                values.update({key: getattr(section, key) for key in section.model_fields_set})
+        return UpstreamConfig.model_validate(values)
 
     def model_for(self, feature: str) -> tuple[str, ModelConfig] | None:
         """The `(name, model)` a feature uses, or None when that feature has no model configured."""

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -33,18 +32,16 @@ async def start_indexing(ls: AiLanguageServer) -> None:
         await ls.index.start(report, cancel)
 
 
-async def watch_workspace_files(ls: AiLanguageServer) -> None:
-    """Ask the client for create/change/delete events of workspace files (index updates)."""
-    registration = types.Registration(
-        id=WATCH_ID,
-        method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
-        register_options=types.DidChangeWatchedFilesRegistrationOptions(
-            watchers=[types.FileSystemWatcher(glob_pattern="**/*")]
-        ),
-    )
-    await asyncio.shield(
-        ls.client_register_capability_async(types.RegistrationParams(registrations=[registration]))
-    )
+def workspace_watchers(ls: AiLanguageServer, *, relative: bool) -> list[types.FileSystemWatcher]:
+    """What the index needs to hear about: every file of the workspace root (nothing without
+    an index). `relative`: the client takes patterns relative to a folder, so only the root
+    is watched; otherwise the glob applies to every workspace folder."""
+    if ls.root is None or not ls.config.settings.index.enabled:
+        return []
+    pattern: types.GlobPattern = "**/*"
+    if relative:
+        pattern = types.RelativePattern(base_uri=ls.root.as_uri(), pattern="**/*")
+    return [types.FileSystemWatcher(glob_pattern=pattern)]
 
 
 def files_changed(ls: AiLanguageServer, uris: list[str]) -> None:

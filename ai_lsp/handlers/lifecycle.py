@@ -16,6 +16,8 @@ from ai_lsp.server import AiLanguageServer
 log = logging.getLogger(__name__)
 
 CONFIG_WATCH_ID = "ai-lsp.config-files"
+_GLOB_SPECIAL = frozenset("*?[]{},")
+"""Characters with a meaning in LSP globs (eglot 1.9 also refuses a `,` outside braces)."""
 
 
 def _root_of(params: types.InitializeParams) -> Path | None:
@@ -59,8 +61,7 @@ async def initialized(ls: AiLanguageServer, params: types.InitializedParams) -> 
     ls.spawn(index.start_indexing(ls), "indexing")
     upstream.initialized(ls)
     if _supports(ls, "workspace.did_change_watched_files.dynamic_registration"):
-        await _watch_config_files(ls)
-        await index.watch_workspace_files(ls)
+        ls.spawn(_watch_files(ls), "watch-files")  # a slow client must not delay the settings
     if _supports(ls, "workspace.configuration"):
         await pull_client_settings(ls)
 
@@ -71,14 +72,47 @@ def _warm_tokenizer() -> None:
     warm_up()
 
 
-async def _watch_config_files(ls: AiLanguageServer) -> None:
-    watchers = [
-        types.FileSystemWatcher(glob_pattern=f"**/{name}")
-        for name in (".ai-lsp.toml", "pyproject.toml")
-    ]
-    watchers.append(types.FileSystemWatcher(glob_pattern=ls.config.user_path.as_posix()))
+async def _watch_files(ls: AiLanguageServer) -> None:
+    """Ask the client for file events: config files (reload) and workspace files (index).
+
+    A client may refuse (eglot 1.9 answers an error when it cannot list the project's files or
+    add a watch): saves still reload the config and update the index (`did_save`).
+    """
+    relative = _supports(ls, "workspace.did_change_watched_files.relative_pattern_support")
+    config = _config_watchers(ls, relative=relative)
+    await _register(ls, CONFIG_WATCH_ID, config, "config files reload when saved in the editor")
+    workspace = index.workspace_watchers(ls, relative=relative)
+    await _register(ls, index.WATCH_ID, workspace, "the index follows saves only")
+
+
+def _config_watchers(ls: AiLanguageServer, *, relative: bool) -> list[types.FileSystemWatcher]:
+    names = (".ai-lsp.toml", "pyproject.toml")
+    user = ls.config.user_path
+    patterns: list[types.GlobPattern] = []
+    if relative:
+        if ls.root is not None:
+            base = ls.root.as_uri()
+            patterns += [types.RelativePattern(base_uri=base, pattern=name) for name in names]
+        if user.parent.is_dir():  # clients may refuse to watch a folder that does not exist
+            base = user.parent.as_uri()
+            patterns.append(types.RelativePattern(base_uri=base, pattern=user.name))
+    else:
+        patterns += [f"**/{name}" for name in names]
+        if not _GLOB_SPECIAL & set(user.as_posix()):  # such a path is no glob of itself
+            patterns.append(user.as_posix())
+    return [types.FileSystemWatcher(glob_pattern=pattern) for pattern in patterns]
+
+
+async def _register(
+    ls: AiLanguageServer,
+    registration_id: str,
+    watchers: list[types.FileSystemWatcher],
+    fallback: str,
+) -> None:
+    if not watchers:
+        return
     registration = types.Registration(
-        id=CONFIG_WATCH_ID,
+        id=registration_id,
         method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
         register_options=types.DidChangeWatchedFilesRegistrationOptions(watchers=watchers),
     )
@@ -89,8 +123,10 @@ async def _watch_config_files(ls: AiLanguageServer) -> None:
                 types.RegistrationParams(registrations=[registration])
             )
         )
-    except Exception as exc:
-        log.info("client refused to watch config files: %s", exc)
+    except Exception as exc:  # any refusal: saves are the fallback, nothing to tell the user
+        log.debug(
+            "the client refused to watch files for %s (%s); %s", registration_id, exc, fallback
+        )
 
 
 async def pull_client_settings(ls: AiLanguageServer) -> None:

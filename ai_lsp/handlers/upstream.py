@@ -13,6 +13,7 @@ from typing import Any
 from lsprotocol import types
 from lsprotocol.converters import get_converter
 
+from ai_lsp.config import ALL_LANGUAGES
 from ai_lsp.handlers.completion import completions
 from ai_lsp.server import AiLanguageServer
 from ai_lsp.upstream import process
@@ -41,17 +42,24 @@ CodeActionResult = list[types.Command | types.CodeAction] | None
 def manager(ls: AiLanguageServer) -> UpstreamManager | None:
     """The server's upstream manager, created on first use once the workspace root is known.
 
-    It follows the settings, gets the documents opened so far, and feeds completions with
-    the definitions it prefetches.
+    It follows the settings and the editor's workspace folders, gets the documents opened so
+    far, and feeds completions with the definitions it prefetches.
     """
     root = ls.root
     if ls.upstream is None and root is not None:
         created = ls.upstream = UpstreamManager(
-            lambda: ls.config.settings, root, ls.notices, shutdown_grace=SHUTDOWN_GRACE_S
+            lambda: ls.config.settings,
+            root,
+            ls.notices,
+            shutdown_grace=SHUTDOWN_GRACE_S,
+            workspace_folders=list(ls.workspace.folders.values()),
         )
         for document in ls.documents:
             created.open(document.uri, document.language_id, document.version, document.text)
         ls.config.subscribe(created.update)
+        ls.protocol.workspace_folders_changed = lambda event: created.folders_changed(
+            event.added, event.removed
+        )
         completions(ls).add_context_provider(UpstreamContextProvider(lambda: ls.upstream))
     return ls.upstream
 
@@ -59,7 +67,14 @@ def manager(ls: AiLanguageServer) -> UpstreamManager | None:
 def prepare_proxy(ls: AiLanguageServer) -> None:
     """At `initialize`: front the servers configured with `mode = "proxy"` (the protocol
     starts them before it answers, see `ForwardingProtocol.lsp_initialize`)."""
-    languages = [name for name, up in ls.config.settings.upstream.items() if up.mode == "proxy"]
+    settings = ls.config.settings
+    languages = [
+        name
+        for name in settings.upstream
+        if name != ALL_LANGUAGES
+        and (config := settings.upstream_for(name)).enabled
+        and config.mode == "proxy"
+    ]
     upstream = manager(ls) if languages else None
     if upstream is None:
         if languages:

@@ -161,12 +161,14 @@ class UpstreamClient:
         root_uri: str,
         initialization_options: Mapping[str, Any] | None = None,
         capabilities: types.ClientCapabilities | Mapping[str, Any] | None = None,
+        workspace_folders: Sequence[types.WorkspaceFolder] | None = None,
     ) -> types.InitializeResult:
         """The `initialize` handshake (then `initialized`); remembers capabilities and encoding.
 
-        `capabilities` may be raw JSON (a proxy passes the editor's on unchanged).
+        `capabilities` may be raw JSON (a proxy passes the editor's on unchanged);
+        `workspace_folders` default to the root alone.
         """
-        self.workspace_folders = [types.WorkspaceFolder(root_uri, Path(root_uri).name or root_uri)]
+        self.workspace_folders = list(workspace_folders or [_folder(root_uri)])
         params = types.InitializeParams(
             capabilities=types.ClientCapabilities(),
             process_id=os.getpid(),
@@ -203,6 +205,32 @@ class UpstreamClient:
             return True
         attribute = _PROVIDERS.get(method)
         return attribute is not None and bool(getattr(self.capabilities, attribute, None))
+
+    @property
+    def follows_workspace_folders(self) -> bool:
+        """Whether the server takes `workspace/didChangeWorkspaceFolders` (statically or by
+        dynamic registration)."""
+        if types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS in self._registered.values():
+            return True
+        workspace = self.capabilities.workspace
+        folders = workspace.workspace_folders if workspace is not None else None
+        return folders is not None and bool(folders.change_notifications)
+
+    def did_change_workspace_folders(
+        self, added: Sequence[types.WorkspaceFolder], removed: Sequence[types.WorkspaceFolder]
+    ) -> None:
+        """The editor's workspace folders changed: remember them (`workspace/workspaceFolders`
+        answers with them) and tell the server if it follows them."""
+        gone = {folder.uri for folder in removed}
+        kept = [folder for folder in self.workspace_folders if folder.uri not in gone]
+        known = {folder.uri for folder in kept}
+        self.workspace_folders = kept + [folder for folder in added if folder.uri not in known]
+        if self.follows_workspace_folders:
+            event = types.WorkspaceFoldersChangeEvent(added=list(added), removed=list(removed))
+            self._notify(
+                types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS,
+                types.DidChangeWorkspaceFoldersParams(event),
+            )
 
     def did_open(self, uri: str, language_id: str, version: int, text: str) -> None:
         """`textDocument/didOpen`."""
@@ -351,6 +379,11 @@ class UpstreamClient:
             log.debug("%s says: %s", self.name, params.get("message") if params else params)
         if self._notification_hook is not None:
             self._notification_hook(method, params)
+
+
+def _folder(uri: str) -> types.WorkspaceFolder:
+    """A workspace folder named after the last part of its path."""
+    return types.WorkspaceFolder(uri, Path(uri).name or uri)
 
 
 def _locations(result: Any) -> Definitions:

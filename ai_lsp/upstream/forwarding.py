@@ -3,6 +3,7 @@ JSON (pygls would turn unknown ones into named tuples), and raw messages go to t
 
 pygls structures each message in `structure_message` and dispatches it in `handle_message`;
 those two are the only places overridden, so everything ai-lsp handles keeps pygls's path.
+Workspace folder changes are also passed on (`workspace_folders_changed`), in both modes.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -51,6 +52,9 @@ class ForwardingProtocol(LanguageServerProtocol):
     """Set at `initialize` when some upstream server runs in proxy mode."""
     initialize_params: Any = None
     """The editor's `initialize` params as sent (its capabilities go upstream unchanged)."""
+    workspace_folders_changed: Callable[[types.WorkspaceFoldersChangeEvent], None] | None = None
+    """Told each change of the editor's workspace folders, after pygls's workspace took it
+    (the upstream manager passes it on to its servers)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -141,6 +145,14 @@ class ForwardingProtocol(LanguageServerProtocol):
             self._send_data(message)
         if (handler := self.fm.features.get(types.INITIALIZED)) is not None:
             yield handler, args, None
+
+    @lsp_method(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    def lsp_workspace__did_change_workspace_folders(
+        self, params: types.DidChangeWorkspaceFoldersParams
+    ) -> Generator[Any, Any, None]:
+        yield from super().lsp_workspace__did_change_workspace_folders(params)
+        if self.workspace_folders_changed is not None:
+            self.workspace_folders_changed(params.event)
 
     # -- to the editor -------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """Known upstream language servers (data in `servers.toml`) and the choice of one per language.
 
-An explicit `[upstream.<language>] command` wins; otherwise the first installed known server.
+An explicit `[upstream.<language>] command` wins; otherwise the first installed known server;
+none when the language is turned off (`enabled = false`, for it or for `"*"`).
 """
 
 from __future__ import annotations
@@ -72,9 +73,12 @@ def known_servers() -> tuple[KnownServer, ...]:
 def resolve(
     language: str, settings: Settings, *, which: Which = shutil.which
 ) -> ResolvedServer | None:
-    """The server for `language`, or None when none is configured nor installed."""
-    config = settings.upstream.get(language)
-    if config is not None and config.command:
+    """The server for `language`, or None when it is turned off, or none is configured nor
+    installed (settings as `Settings.upstream_for` combines them)."""
+    config = settings.upstream_for(language)
+    if not config.enabled:
+        return None
+    if config.command:
         program = Path(config.command[0]).name
         base = next(
             (s for s in known_servers() if s.executable == program and language in s.languages),
@@ -98,11 +102,10 @@ def resolve(
         name=installed.name,
         command=installed.command,
         initialization_options=_merged(
-            installed.initialization_options, config.initialization_options if config else {}
+            installed.initialization_options, config.initialization_options
         ),
-        root_markers=tuple(config.root_markers if config and config.root_markers else ())
-        or installed.root_markers,
-        mode=config.mode if config is not None else "sidecar",
+        root_markers=tuple(config.root_markers) or installed.root_markers,
+        mode=config.mode,
     )
 
 

@@ -1,5 +1,6 @@
 """Upstream servers on demand: one per server and project root, started on first need,
-restarted with backoff after a crash, with the open documents mirrored to it.
+restarted with backoff after a crash, with the open documents (and, for a server at the
+workspace root, the editor's workspace folders) mirrored to it.
 """
 
 from __future__ import annotations
@@ -10,14 +11,15 @@ import os
 import shutil
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from ai_lsp.config import Settings
+from ai_lsp.config import Settings, UpstreamConfig
 from ai_lsp.index.ignore import WorkspaceFilter
 from ai_lsp.index.languages import language_for_path
 from ai_lsp.notices import Notices
@@ -145,6 +147,7 @@ class UpstreamManager:
         shutdown_grace: float = 2.0,
         backoff: Backoff | None = None,
         which: Which = shutil.which,
+        workspace_folders: Sequence[types.WorkspaceFolder] = (),
     ) -> None:
         self.root = Path(os.path.abspath(root))
         self.request_timeout = request_timeout
@@ -163,6 +166,7 @@ class UpstreamManager:
         self._roots: dict[tuple[str, tuple[str, ...]], Path] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
+        self._folders = list(workspace_folders)
         self.proxy: ProxyLink | None = None
         """Set by a proxy before any server starts: its servers are run connected to it."""
 
@@ -200,6 +204,23 @@ class UpstreamManager:
         if slot is not None and slot.client is not None:
             self._forward(slot.client, lambda c: c.did_close(uri))
 
+    def folders_changed(
+        self, added: Sequence[types.WorkspaceFolder], removed: Sequence[types.WorkspaceFolder]
+    ) -> None:
+        """The editor's workspace folders changed: tell the running servers at the workspace
+        root (servers started later get the new folders in `initialize`)."""
+        gone = {folder.uri for folder in removed}
+        kept = [folder for folder in self._folders if folder.uri not in gone]
+        known = {folder.uri for folder in kept}
+        self._folders = kept + [folder for folder in added if folder.uri not in known]
+        for slot in self._slots.values():
+            if slot.root == self.root and slot.client is not None:
+                self._forward(slot.client, lambda c: self._sync_folders(c, self.root))
+
+    def config_for(self, language: str) -> UpstreamConfig:
+        """The effective settings of `language`'s server now."""
+        return self._settings_getter().upstream_for(language)
+
     def document_text(self, uri: str) -> str | None:
         """The mirrored text of an open document."""
         document = self._documents.get(uri)
@@ -218,7 +239,7 @@ class UpstreamManager:
             language = language_id or (document.language_id if document else _guess_language(uri))
             slot = self._slot_for(uri, language) if language else None
             if slot is None:
-                raise UpstreamUnavailable(f"no upstream language server for {language or uri}")
+                raise UpstreamUnavailable(self._none_for(language or uri))
         return await self._running(slot)
 
     async def client_for_language(self, language: str) -> UpstreamClient:
@@ -230,7 +251,7 @@ class UpstreamManager:
             raise UpstreamUnavailable("ai-lsp is shutting down")
         slot = self._slot_for(self.root.as_uri(), language)
         if slot is None:
-            raise UpstreamUnavailable(f"no upstream language server for {language}")
+            raise UpstreamUnavailable(self._none_for(language))
         return await self._running(slot)
 
     def running_client(self, language: str) -> UpstreamClient | None:
@@ -307,9 +328,39 @@ class UpstreamManager:
         if language not in self._resolved:
             found = resolve(language, settings or self._settings_getter(), which=self._which)
             if found is None:
-                log.info("no upstream language server installed or configured for %s", language)
+                log.info("%s", self._none_for(language, settings))
             self._resolved[language] = found
         return self._resolved[language]
+
+    def _none_for(self, language: str, settings: Settings | None = None) -> str:
+        """Why `language` (or a document with no known language) has no server."""
+        config = (settings or self._settings_getter()).upstream_for(language)
+        if not config.enabled:
+            return (
+                f"the {language} language server is turned off "
+                f'(`enabled = false` in `[upstream.{language}]` or `[upstream."*"]`)'
+            )
+        return f"no upstream language server installed or configured for {language}"
+
+    def _folders_for(self, root: Path) -> list[types.WorkspaceFolder]:
+        """The workspace folders of a server: the editor's for one at the workspace root (its
+        root first), else its own project root alone."""
+        own = types.WorkspaceFolder(root.as_uri(), root.name)
+        if root != self.root:
+            return [own]
+        if any(_path_of(folder.uri) == root for folder in self._folders):
+            return list(self._folders)
+        return [own, *self._folders]
+
+    def _sync_folders(self, client: UpstreamClient, root: Path) -> None:
+        """Tell `client` how its folders differ from those it was last told."""
+        wanted = self._folders_for(root)
+        told = {folder.uri for folder in client.workspace_folders}
+        added = [folder for folder in wanted if folder.uri not in told]
+        wanted_uris = {folder.uri for folder in wanted}
+        removed = [folder for folder in client.workspace_folders if folder.uri not in wanted_uris]
+        if added or removed:
+            client.did_change_workspace_folders(added, removed)
 
     def _slot_for(self, uri: str, language: str) -> _Slot | None:
         server = self._resolve(language)
@@ -377,11 +428,13 @@ class UpstreamManager:
                 slot.root.as_uri(),
                 slot.server.initialization_options,
                 proxied.capabilities if proxied else None,
+                self._folders_for(slot.root),
             )
         except BaseException:
             client.transport.kill(f"{client.name} failed to initialize")
             await client.transport.wait_closed()  # its pipes are closed before `aclose` returns
             raise
+        self._sync_folders(client, slot.root)  # folders changed while it initialized
         for uri, attached in self._attached.items():
             if attached is slot:
                 document = self._documents[uri]
@@ -466,6 +519,11 @@ class UpstreamManager:
         self._tasks.discard(task)
         if not task.cancelled() and (error := task.exception()) is not None:
             log.debug("upstream task ended with %r", error)  # start errors: see `_started`
+
+
+def _path_of(uri: str) -> Path | None:
+    path = to_fs_path(uri) if uri.startswith("file:") else None
+    return Path(os.path.abspath(path)) if path else None
 
 
 def _guess_language(uri: str) -> str | None:

@@ -25,10 +25,8 @@ from ai_lsp.upstream.merge import is_marked, merge_capabilities
 from ai_lsp.upstream.transport import ResponseError, UpstreamError
 
 __all__ = [
-    "FORWARD_TIMEOUT_S",
     "MERGE_TIMEOUT_S",
     "REQUEST_FAILED",
-    "START_TIMEOUT_S",
     "EditorPeer",
     "Proxy",
     "Route",
@@ -37,14 +35,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-FORWARD_TIMEOUT_S = 10.0
-"""Seconds a forwarded request may take (editors give up after about as long)."""
 MERGE_TIMEOUT_S = 3.0
 """Seconds ai-lsp's own answers (completions, code actions) wait for upstream's to merge
-with: eglot blocks Emacs while it waits for completions."""
-START_TIMEOUT_S = 10.0
-"""Seconds `initialize` waits for the upstream servers; a slower one is left out of the
-capabilities the editor is told (eglot gives up connecting after 30 s)."""
+with: eglot blocks Emacs while it waits for completions. How long other forwarded requests
+and the start may take is set per language (`request_timeout_s`, `start_timeout_s`)."""
 REQUEST_FAILED = -32803
 UTF16 = types.PositionEncodingKind.Utf16.value
 
@@ -55,7 +49,8 @@ unwrapping the mark of one of its items), the upstream server does (`forward`), 
 of ai-lsp's that needs no resolving)."""
 
 # Lifecycle belongs to ai-lsp (it starts and ends the upstream servers itself), and the
-# manager mirrors the documents to them as full texts.
+# manager mirrors the documents to them as full texts, and the workspace folders to those
+# that follow them.
 _LOCAL_ONLY = frozenset(
     {
         types.INITIALIZE,
@@ -66,6 +61,7 @@ _LOCAL_ONLY = frozenset(
         types.TEXT_DOCUMENT_DID_OPEN,
         types.TEXT_DOCUMENT_DID_CHANGE,
         types.TEXT_DOCUMENT_DID_CLOSE,
+        types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS,
     }
 )
 _RESOLVES = frozenset({types.COMPLETION_ITEM_RESOLVE, types.CODE_ACTION_RESOLVE})
@@ -94,13 +90,11 @@ class Proxy:
         *,
         encoding: str,
         on_encoding: Callable[[str], None] | None = None,
-        timeout: float = FORWARD_TIMEOUT_S,
     ) -> None:
         self.languages = tuple(languages)
         self.encoding = encoding
         """The position encoding the editor and the upstream servers share."""
         self._on_encoding = on_encoding
-        self.timeout = timeout
         self._manager = manager
         self._editor = editor
         self._client_capabilities = dict(client_capabilities)
@@ -122,21 +116,30 @@ class Proxy:
         """The manager starts a process of `server`: connect it to the editor if proxied."""
         return _Connection(self, server.name) if server.mode == "proxy" else None
 
-    async def start(self, timeout: float = START_TIMEOUT_S) -> None:  # noqa: ASYNC109
+    async def start(self) -> None:
         """Start every proxied server and settle the position encoding (`on_encoding` is
         told the result).
 
-        A server that does not start within `timeout` seconds is left out (the user is told);
-        it keeps starting, and requests reach it once it runs.
+        A server that does not start within its `start_timeout_s` is left out (the user is
+        told); it keeps starting, and requests reach it once it runs.
         """
         starts = {
             language: self._spawn(self._manager.client_for_language(language))
             for language in self.languages
         }
-        done, _ = await asyncio.wait(starts.values(), timeout=timeout)
+        timeouts = {
+            language: self._manager.config_for(language).start_timeout_s
+            for language in self.languages
+        }
+        await asyncio.gather(
+            *(
+                asyncio.wait([start], timeout=timeouts[language])
+                for language, start in starts.items()
+            )
+        )
         for language, start in starts.items():
-            if start not in done:
-                self._tell(language, f"did not start within {timeout:g} s")
+            if not start.done():
+                self._tell(language, f"did not start within {timeouts[language]:g} s")
                 start.add_done_callback(self._started_late)
             elif start.cancelled():
                 self._tell(language, "was stopped while starting")
@@ -189,11 +192,12 @@ class Proxy:
     # The deadline belongs to the forwarded request (see `Transport.request`).
     async def request(self, method: str, params: Any, *, timeout: float | None = None) -> Any:  # noqa: ASYNC109
         """Forward a request; upstream's error answers are raised unchanged, other failures
-        (crash, no server, no answer within `timeout` or `self.timeout` seconds) as
-        `ResponseError` with code RequestFailed."""
+        (crash, no server, no answer within the language's `request_timeout_s`, or within
+        `timeout` seconds when that is shorter) as `ResponseError` with code RequestFailed."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + (self.timeout if timeout is None else timeout)
         language = self._route_language(method, params)
+        limit = self._manager.config_for(language).request_timeout_s
+        deadline = loop.time() + (limit if timeout is None else min(timeout, limit))
         try:
             async with asyncio.timeout_at(deadline):
                 client = await self._manager.client_for_language(language)

@@ -340,3 +340,40 @@ async def test_the_editor_falls_back_to_utf16_when_upstream_keeps_it(tmp_path: P
         assert merged.hover_provider
         assert isinstance(merged.text_document_sync, types.TextDocumentSyncOptions)
         assert merged.text_document_sync.change == types.TextDocumentSyncKind.Incremental
+
+
+async def test_folder_changes_reach_the_server_once_and_timeouts_follow_the_settings(
+    tmp_path: Path,
+) -> None:
+    workspace = workspace_at(tmp_path / "project")
+    (tmp_path / "lib").mkdir()
+    log = tmp_path / "fake.log"
+    command = fake_command("hang", log=log, folders=True)
+    options = proxied(command)
+    options["upstream"]["python"]["requestTimeoutS"] = 0.3
+    async with proxy_session(workspace, options) as (client, _):
+        uri = open_document(client, workspace / "main.py", MAIN)
+        added = types.WorkspaceFolder((tmp_path / "lib").as_uri(), "lib")
+        client.workspace_did_change_workspace_folders(
+            types.DidChangeWorkspaceFoldersParams(types.WorkspaceFoldersChangeEvent([added], []))
+        )
+        began = time.monotonic()
+        with pytest.raises(JsonRpcException) as late:  # the fake hangs: answered after 0.3 s
+            await hover(client, uri)
+        assert late.value.code == REQUEST_FAILED
+        assert time.monotonic() - began < 2
+        # The manager alone passes folder changes on: the proxy does not forward them too.
+        changes = [
+            m["params"]["event"]
+            for m in read_log(log)
+            if m.get("method") == types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS
+        ]
+        assert changes == [{"added": [{"uri": added.uri, "name": "lib"}], "removed": []}]
+
+        longer = {"aiLsp": {"upstream": {"python": {"request_timeout_s": 1.5}}}}
+        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(longer))
+        await asyncio.sleep(0.2)  # a notification: give it time to be applied
+        began = time.monotonic()
+        with pytest.raises(JsonRpcException):
+            await hover(client, uri)
+        assert time.monotonic() - began > 1.2

@@ -4,12 +4,14 @@ it resolves reaches the completion prompt (the editor sees no upstream feature).
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 
 import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcMethodNotFound
-from pytest_lsp import LanguageClient
+from pytest_lsp import LanguageClient, client_capabilities
+from pytest_lsp.client import make_test_lsp_client
 
 from tests.e2e.session import lsp_session, open_document
 from tests.fakes.fixtures import fake_settings
@@ -111,3 +113,57 @@ async def test_documents_are_mirrored_and_a_settings_change_restarts_the_server(
 
 def _methods(log: Path) -> list[str]:
     return [m["method"] for m in read_log(log) if "method" in m]
+
+
+async def test_every_workspace_folder_reaches_the_server_and_turning_it_off_stops_it(
+    tmp_path: Path,
+) -> None:
+    folders = [tmp_path / name for name in ("app", "lib", "docs")]
+    for folder in folders:
+        folder.mkdir()
+    (folders[0] / "main.py").write_text(MAIN)
+    log = tmp_path / "fake.log"
+    options = {"upstream": {"python": {"command": fake_command(log=log, folders=True)}}}
+    app, lib, docs = (types.WorkspaceFolder(f.as_uri(), f.name) for f in folders)
+    client = make_test_lsp_client()
+    await client.start_io(sys.executable, "-m", "ai_lsp")
+    try:
+        await client.initialize_session(
+            types.InitializeParams(
+                capabilities=client_capabilities("neovim"),
+                root_uri=app.uri,
+                workspace_folders=[app, lib],
+                initialization_options=options,
+            )
+        )
+        open_document(client, folders[0] / "main.py", MAIN)
+        await eventually(lambda: types.TEXT_DOCUMENT_DID_OPEN in _methods(log))
+        [initialize] = [m["params"] for m in read_log(log) if m.get("method") == "initialize"]
+        assert initialize["workspaceFolders"] == [
+            {"uri": app.uri, "name": "app"},
+            {"uri": lib.uri, "name": "lib"},
+        ]
+
+        client.workspace_did_change_workspace_folders(
+            types.DidChangeWorkspaceFoldersParams(types.WorkspaceFoldersChangeEvent([docs], [lib]))
+        )
+        await eventually(lambda: types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS in _methods(log))
+        [changed] = [
+            m["params"]["event"]
+            for m in read_log(log)
+            if m.get("method") == types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS
+        ]
+        assert changed == {
+            "added": [{"uri": docs.uri, "name": "docs"}],
+            "removed": [{"uri": lib.uri, "name": "lib"}],
+        }
+
+        off = {"aiLsp": {"upstream": {"*": {"enabled": False}}}}  # python does not override it
+        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(off))
+        await eventually(lambda: _methods(log)[-2:] == [types.SHUTDOWN, types.EXIT])
+        assert not [m for m in client.messages if m.type == types.MessageType.Error]
+        await client.shutdown_session()
+    finally:
+        if client._server is not None and client._server.returncode is None:
+            client._server.kill()
+        await client.stop()

@@ -32,7 +32,10 @@ def emacs(package: str) -> str:
     return found
 
 
-def run_batch(script: str, package: str, env: dict[str, str], cwd: Path) -> dict[str, Any]:
+def run_batch(
+    script: str, package: str, env: dict[str, str], cwd: Path
+) -> tuple[dict[str, Any], str]:
+    """What the script wrote to AI_LSP_OUT, and what Emacs said on stderr (`message`)."""
     out = cwd.parent / f"{Path(script).stem}.json"
     proc = subprocess.run(
         [emacs(package), "--batch", "-Q", "-l", str(HERE / "emacs" / script)],
@@ -44,7 +47,7 @@ def run_batch(script: str, package: str, env: dict[str, str], cwd: Path) -> dict
     )
     assert out.exists(), f"emacs wrote no result: {proc.stderr[-3000:]}"
     result: dict[str, Any] = json.loads(out.read_text())
-    return result
+    return result, proc.stderr
 
 
 def processes_in(folder: Path) -> list[int]:
@@ -63,14 +66,31 @@ def processes_in(folder: Path) -> list[int]:
 @pytest.mark.skipif(
     shutil.which("jedi-language-server") is None, reason="jedi-language-server is not installed"
 )
-def test_eglot_gets_upstream_hover_completions_and_code_actions(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "repository",
+    [
+        # eglot 1.9 answers ai-lsp's file watch registration with an error when `project-files`
+        # fails, as it does on a bare `.git` folder (`git ls-files` finds no repository).
+        "bare .git",
+        pytest.param(
+            "git init",
+            marks=pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed"),
+        ),
+    ],
+)
+def test_eglot_gets_upstream_hover_completions_and_code_actions(
+    tmp_path: Path, repository: str
+) -> None:
     workspace = tmp_path / "project"
     workspace.mkdir()
-    (workspace / ".git").mkdir()
+    if repository == "git init":
+        subprocess.run(["git", "init", "-q", str(workspace)], check=True)
+    else:
+        (workspace / ".git").mkdir()
     (workspace / "util.py").write_text(UTIL)
     (workspace / "main.py").write_text(MAIN)
     log_file = tmp_path / "server.log"
-    result = run_batch(
+    result, said = run_batch(
         "eglot-proxy.el",
         "eglot",
         {
@@ -95,6 +115,17 @@ def test_eglot_gets_upstream_hover_completions_and_code_actions(tmp_path: Path) 
     assert all(item["label"].startswith("compute_total") for item in result["ai_completions"])
     # ai-lsp has no AI code actions yet: the list is jedi's refactorings, passed through.
     assert "Extract expression into variable 'jls_extract_var'" in result["code_actions"]
+    # Watched files: eglot takes ai-lsp's globs in a repository and refuses the registration
+    # on a bare `.git`; ai-lsp takes a refusal quietly, asks once, and follows saves instead.
+    outcomes = {r["id"]: r["outcome"] for r in result["registrations"]}
+    assert [r["id"] for r in result["registrations"]].count("ai-lsp.workspace-files") == 1
+    accepted = outcomes["ai-lsp.workspace-files"] == "ok"
+    assert accepted == (repository == "git init"), outcomes
+    assert outcomes["ai-lsp.config-files"] == outcomes["ai-lsp.workspace-files"]
+    assert result["server_errors"] == []
+    assert "Error in server" not in said
+    assert "Server reports (type=1)" not in said
+    assert result["index_files_after"] == result["index_files_before"] + 1  # the saved file
     assert result["stopped"] is True
     deadline = time.monotonic() + 5
     while processes_in(workspace) and time.monotonic() < deadline:
@@ -104,7 +135,7 @@ def test_eglot_gets_upstream_hover_completions_and_code_actions(tmp_path: Path) 
 
 
 def test_lsp_mode_registers_ai_lsp_as_an_add_on_server(tmp_path: Path) -> None:
-    result = run_batch("lsp-mode-addon.el", "lsp-mode", {}, tmp_path)
+    result, _ = run_batch("lsp-mode-addon.el", "lsp-mode", {}, tmp_path)
     assert result == {
         "registered": True,
         "add_on": True,

@@ -9,6 +9,7 @@ import pytest
 
 from ai_lsp import config_sources as cs
 from ai_lsp.cli import main
+from ai_lsp.config import Settings, UpstreamConfig
 from ai_lsp.config_manager import ConfigManager
 from ai_lsp.notices import Notices
 
@@ -210,6 +211,10 @@ def test_cli_schema_and_effective_config(
     schema = json.loads(capsys.readouterr().out)
     debounce = schema["$defs"]["CompletionConfig"]["properties"]["debounce_ms"]
     assert "typing speed" in debounce["description"]
+    upstream = schema["$defs"]["UpstreamConfig"]["properties"]
+    assert "turns it off" in upstream["enabled"]["description"]
+    assert upstream["request_timeout_s"]["maximum"] == 300
+    assert upstream["start_timeout_s"]["default"] == 10.0
     write(tmp_path / ".ai-lsp.toml", "[completion]\ncandidates = 2\n")
     assert main(["config", "--workspace", str(tmp_path)]) == 0
     captured = capsys.readouterr()
@@ -224,3 +229,45 @@ def test_every_fim_template_can_be_named_in_the_config() -> None:
     from ai_lsp.prompting.fim import available_templates
 
     assert sorted(typing.get_args(FimStyle)) == sorted(available_templates())
+
+
+def test_upstream_star_section_applies_to_languages_that_do_not_override_it(
+    tmp_path: Path, user_file: Path
+) -> None:
+    write(
+        user_file,
+        '[upstream."*"]\nenabled = false\nrequest_timeout_s = 20\n'
+        "[upstream.python]\nenabled = true\nstart_timeout_s = 3\n",
+    )
+    m, said = manager(tmp_path, user_file)
+    m.set_init_options({"upstream": {"rust": {"requestTimeoutS": 30}}})
+    s = m.reload().settings
+    assert said == []
+    python, rust, go = (s.upstream_for(name) for name in ("python", "rust", "go"))
+    assert (python.enabled, python.request_timeout_s, python.start_timeout_s) == (True, 20, 3)
+    assert (rust.enabled, rust.request_timeout_s, rust.start_timeout_s) == (False, 30, 10)
+    assert (go.enabled, go.request_timeout_s, go.start_timeout_s) == (False, 20, 10)
+    assert Settings().upstream_for("python") == UpstreamConfig()
+
+
+def test_upstream_keys_of_one_server_are_refused_for_every_language(
+    tmp_path: Path, user_file: Path
+) -> None:
+    write(
+        user_file,
+        '[upstream."*"]\nenabled = false\ncommand = ["pylsp"]\nmode = "proxy"\n'
+        "[upstream.go]\nrequest_timeout_s = 0\nstart_timeout_s = 60\n",
+    )
+    m, said = manager(tmp_path, user_file)
+    s = m.reload().settings
+    every = s.upstream["*"]
+    assert (every.enabled, every.command, every.mode) == (False, None, "sidecar")
+    go = s.upstream_for("go")
+    assert (go.request_timeout_s, go.start_timeout_s) == (10, 10)  # out of bounds: defaults
+    joined = "\n".join(said)
+    for key in ("upstream.*.command", "upstream.*.mode"):
+        assert f"`{key}`" in joined
+    assert "set it under [upstream.<language>]" in joined
+    assert "`upstream.go.request_timeout_s`" in joined
+    assert "`upstream.go.start_timeout_s`" in joined
+    assert "`upstream.*.enabled`" not in joined

@@ -35,6 +35,19 @@
 (defun ai-candidates (candidates)
   (cl-remove-if-not (lambda (c) (string-match-p "ai-lsp" (or (item-detail c) ""))) candidates))
 
+;; Watched files: how eglot answered each `client/registerCapability' (eglot 1.9 refuses
+;; one when it cannot list the project's files, e.g. when `.git' is a bare folder).
+(defvar registrations nil)
+(advice-add 'eglot--register-unregister :around
+            (lambda (register server things how)
+              (let ((ids (mapcar (lambda (thing) (plist-get thing :id)) (cl-coerce things 'list))))
+                (condition-case err
+                    (prog1 (funcall register server things how)
+                      (dolist (id ids) (push (list :id id :outcome "ok") registrations)))
+                  (error
+                   (dolist (id ids) (push (list :id id :outcome (format "%S" err)) registrations))
+                   (signal (car err) (cdr err)))))))
+
 (defun complete-here ()
   "Candidates of `eglot-completion-at-point' at point, as the UI would list them."
   (let* ((capf (eglot-completion-at-point))
@@ -92,6 +105,28 @@
         (search-forward "compute_total(orders)")
         (let ((actions (eglot-code-actions (match-beginning 0) (match-end 0))))
           (note :code_actions (vconcat (mapcar (lambda (a) (plist-get a :title)) actions))))
+
+        ;; Index updates follow saves, whether or not eglot watches the workspace's files.
+        (let ((status (lambda ()
+                        (jsonrpc-request server :workspace/executeCommand
+                                         '(:command "ai-lsp.index.status" :arguments [])))))
+          (wait-until (lambda () (equal (plist-get (funcall status) :state) "ready")) 30)
+          (let ((before (plist-get (funcall status) :files)))
+            (note :index_files_before before)
+            (with-current-buffer (find-file-noselect
+                                  (expand-file-name "shipping.py" default-directory))
+              (insert "def shipping_cost(weight):\n    return 4.5 + weight * 0.2\n")
+              (save-buffer))
+            (wait-until (lambda () (not (eql (plist-get (funcall status) :files) before))) 20)
+            (note :index_files_after (plist-get (funcall status) :files))))
+        (note :registrations (vconcat registrations))
+        (note :server_errors
+              (with-current-buffer (jsonrpc-events-buffer server)
+                (let (found)
+                  (goto-char (point-min))
+                  (while (re-search-forward "Error in server[^\"]*" nil t)
+                    (push (match-string 0) found))
+                  (vconcat found))))
 
         (eglot-shutdown server)
         (note :stopped (not (jsonrpc-running-p server)))

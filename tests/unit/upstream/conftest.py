@@ -43,9 +43,23 @@ needs_jedi = pytest.mark.skipif(
 )
 
 
-def fake_command(*modes: str, log: Path | None = None) -> list[str]:
-    """Command line of the scripted fake server."""
-    return [sys.executable, str(FAKE), *modes, *(["--log", str(log)] if log else [])]
+# The fake, also announcing that it follows workspace folder changes.
+_FOLLOWING_FOLDERS = f"""
+import sys
+sys.path.insert(0, {str(FAKE.parent)!r})
+import fake_upstream
+fake_upstream.CAPABILITIES["workspace"] = {{
+    "workspaceFolders": {{"supported": True, "changeNotifications": True}}
+}}
+fake_upstream.main()
+"""
+
+
+def fake_command(*modes: str, log: Path | None = None, folders: bool = False) -> list[str]:
+    """Command line of the scripted fake server; `folders`: it takes
+    `workspace/didChangeWorkspaceFolders` (as jedi-language-server and pyright do)."""
+    program = ["-c", _FOLLOWING_FOLDERS] if folders else [str(FAKE)]
+    return [sys.executable, *program, *modes, *(["--log", str(log)] if log else [])]
 
 
 def read_log(log: Path) -> list[dict[str, Any]]:

@@ -86,3 +86,28 @@ def test_project_root_is_the_topmost_marked_folder(tmp_path: Path) -> None:
     (tmp_path / "Cargo.toml").write_text("")
     assert project_root(file, ["Cargo.toml"], tmp_path) == tmp_path
     assert project_root(Path("/elsewhere/x.rs"), ["Cargo.toml"], tmp_path) == tmp_path
+
+
+def test_a_language_turned_off_gets_no_server_even_when_one_is_installed() -> None:
+    which = installed("pylsp", "gopls")
+    off = Settings(upstream={"python": UpstreamConfig(enabled=False, command=["pylsp"])})
+    assert resolve("python", off, which=which) is None
+    assert resolve("go", off, which=which) is not None
+
+
+def test_the_star_section_applies_to_every_language_that_does_not_override_it() -> None:
+    which = installed("pylsp", "gopls")
+    settings = Settings(
+        upstream={
+            "*": UpstreamConfig(enabled=False, root_markers=[".git"]),
+            "go": UpstreamConfig(enabled=True),
+            "python": UpstreamConfig(enabled=True, root_markers=["setup.py"]),
+        }
+    )
+    assert resolve("rust", settings, which=installed("rust-analyzer")) is None
+    go = resolve("go", settings, which=which)
+    assert go is not None
+    assert go.root_markers == (".git",)
+    python = resolve("python", settings, which=which)
+    assert python is not None
+    assert python.root_markers == ("setup.py",)

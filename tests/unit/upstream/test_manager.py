@@ -19,6 +19,7 @@ from ai_lsp.upstream.transport import UpstreamCrashed
 from tests.unit.upstream.conftest import Said, alive, eventually, fake_command, read_log
 
 MakeManager = Callable[..., UpstreamManager]
+DID_CHANGE_FOLDERS = types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS
 
 
 def received(log: Path, method: str) -> list[Any]:
@@ -185,3 +186,97 @@ async def test_waiting_callers_learn_when_a_start_is_abandoned(
     with pytest.raises(UpstreamUnavailable, match="was stopped"):
         await waiting
     assert await manager.client_for(uri) is not None
+
+
+async def test_turning_a_language_off_stops_its_server_and_on_starts_it_again(
+    workspace: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "log"
+    command = fake_command(log=log)
+    settings = Settings(upstream={"python": UpstreamConfig(command=command)})
+    manager = UpstreamManager(lambda: settings, workspace, Notices(), backoff=Backoff())
+    try:
+        uri = (workspace / "main.py").as_uri()
+        manager.open(uri, "python", 1, "x = 1\n")
+        first = await manager.client_for(uri)
+        off = UpstreamConfig(enabled=False)
+        settings = Settings(upstream={"python": UpstreamConfig(command=command), "*": off})
+        manager.update(settings)
+        await eventually(lambda: not alive(first.transport.pid))
+        assert received(log, "shutdown")
+        assert manager.status() == []
+        manager.change(uri, 2, "x = 2\n")  # mirrored nowhere
+        with pytest.raises(UpstreamUnavailable, match="turned off"):
+            await manager.client_for(uri)
+        on = UpstreamConfig(command=command, enabled=True)  # the language's own key wins
+        settings = Settings(upstream={"python": on, "*": off})
+        manager.update(settings)
+        second = await manager.client_for(uri)
+        assert second is not first
+        await eventually(lambda: len(received(log, "textDocument/didOpen")) == 2)
+        assert received(log, "textDocument/didOpen")[-1]["textDocument"]["text"] == "x = 2\n"
+    finally:
+        await manager.aclose()
+
+
+async def test_the_editors_workspace_folders_reach_the_servers_that_follow_them(
+    workspace: Path, tmp_path: Path
+) -> None:
+    other, third, crate = tmp_path / "other", tmp_path / "third", workspace / "crate"
+    for folder in (other, third, crate):
+        folder.mkdir()
+    (crate / "Cargo.toml").write_text("")
+    logs = {name: tmp_path / f"{name}.log" for name in ("python", "go", "c", "rust")}
+
+    def folder_of(path: Path) -> types.WorkspaceFolder:
+        return types.WorkspaceFolder(path.as_uri(), path.name)
+
+    def uris(folders: list[types.WorkspaceFolder] | list[dict[str, str]]) -> list[str]:
+        return [f.uri if isinstance(f, types.WorkspaceFolder) else f["uri"] for f in folders]
+
+    settings = Settings(
+        upstream={
+            "python": UpstreamConfig(command=fake_command(log=logs["python"], folders=True)),
+            "go": UpstreamConfig(command=fake_command(log=logs["go"])),
+            "c": UpstreamConfig(command=fake_command(log=logs["c"], folders=True)),
+            "rust": UpstreamConfig(
+                command=fake_command(log=logs["rust"], folders=True), root_markers=["Cargo.toml"]
+            ),
+        }
+    )
+    manager = UpstreamManager(
+        lambda: settings,
+        workspace,
+        Notices(),
+        backoff=Backoff(),
+        workspace_folders=[folder_of(workspace), folder_of(other)],
+    )
+    try:
+        main = (workspace / "main.py").as_uri()
+        python = await manager.client_for(main, "python")
+        go = await manager.client_for(main, "go")
+        rust = await manager.client_for((crate / "lib.rs").as_uri(), "rust")
+        [initialize] = received(logs["python"], "initialize")
+        assert uris(initialize["workspaceFolders"]) == [workspace.as_uri(), other.as_uri()]
+        [initialize] = received(logs["rust"], "initialize")  # a project below the root
+        assert uris(initialize["workspaceFolders"]) == [crate.as_uri()]
+
+        manager.folders_changed([folder_of(third)], [folder_of(other)])
+        await eventually(lambda: bool(received(logs["python"], DID_CHANGE_FOLDERS)))
+        [changed] = received(logs["python"], DID_CHANGE_FOLDERS)
+        assert changed["event"] == {
+            "added": [{"uri": third.as_uri(), "name": "third"}],
+            "removed": [{"uri": other.as_uri(), "name": "other"}],
+        }
+        now = [workspace.as_uri(), third.as_uri()]
+        assert uris(python.workspace_folders) == now
+        assert uris(go.workspace_folders) == now  # what it is told if it asks
+        await go.definition(main, types.Position(0, 0))  # answered after any notification
+        await rust.definition(main, types.Position(0, 0))
+        assert received(logs["go"], DID_CHANGE_FOLDERS) == []  # it does not follow them
+        assert received(logs["rust"], DID_CHANGE_FOLDERS) == []  # its folder is its project
+        await manager.client_for(main, "c")  # started later: told in `initialize`
+        [initialize] = received(logs["c"], "initialize")
+        assert uris(initialize["workspaceFolders"]) == now
+    finally:
+        await manager.aclose()

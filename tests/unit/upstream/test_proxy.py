@@ -51,13 +51,15 @@ MakeProxy = Callable[..., tuple[Proxy, Editor, UpstreamManager]]
 
 @pytest.fixture
 async def make_proxy(workspace: Path, said: Said) -> AsyncIterator[MakeProxy]:
-    """`make_proxy(command)`: a proxy for `workspace` whose python server is `command`."""
+    """`make_proxy(command, **upstream)`: a proxy for `workspace` whose python server is
+    `command` (`upstream`: more keys of its `[upstream.python]`)."""
     made: list[UpstreamManager] = []
 
     def make(
-        command: list[str], *, encoding: str = "utf-16", **options: Any
+        command: list[str], *, encoding: str = "utf-16", **upstream: Any
     ) -> tuple[Proxy, Editor, UpstreamManager]:
-        settings = Settings(upstream={"python": UpstreamConfig(command=command, mode="proxy")})
+        python = UpstreamConfig(command=command, mode="proxy", **upstream)
+        settings = Settings(upstream={"python": python})
         manager = UpstreamManager(
             lambda: settings,
             workspace,
@@ -68,7 +70,7 @@ async def make_proxy(workspace: Path, said: Said) -> AsyncIterator[MakeProxy]:
         made.append(manager)
         editor = Editor()
         capabilities = {"general": {"positionEncodings": ["utf-8", "utf-16"]}, "window": {}}
-        proxy = Proxy(manager, editor, ["python"], capabilities, encoding=encoding, **options)
+        proxy = Proxy(manager, editor, ["python"], capabilities, encoding=encoding)
         return proxy, editor, manager
 
     yield make
@@ -119,7 +121,7 @@ async def test_forwards_raw_and_relays_errors_unchanged(
 
 
 async def test_a_hung_server_times_out_and_a_crash_fails_the_request(make_proxy: MakeProxy) -> None:
-    proxy, _, _ = make_proxy(fake_command("hang"), timeout=0.3)
+    proxy, _, _ = make_proxy(fake_command("hang"), request_timeout_s=0.3)
     await proxy.start()
     began = time.monotonic()
     with pytest.raises(ResponseError) as late:
@@ -127,6 +129,10 @@ async def test_a_hung_server_times_out_and_a_crash_fails_the_request(make_proxy:
     assert late.value.code == REQUEST_FAILED
     assert "within 0.3 s" in late.value.message
     assert time.monotonic() - began < 1.5
+    began = time.monotonic()
+    with pytest.raises(ResponseError, match="did not answer"):  # a shorter deadline wins
+        await proxy.request(types.TEXT_DOCUMENT_HOVER, HOVER, timeout=0.05)
+    assert time.monotonic() - began < 0.25
 
     crashing, _, manager = make_proxy(fake_command("crash"))
     await crashing.start()
@@ -190,8 +196,10 @@ async def test_start_problems_are_kept_and_utf16_is_the_fallback(make_proxy: Mak
     assert proxy.capabilities["general"]["positionEncodings"] == ["utf-16"]
     assert proxy.problems == []
 
-    mute, _, _ = make_proxy(fake_command("mute"))
-    await mute.start(timeout=0.3)
+    mute, _, _ = make_proxy(fake_command("mute"), start_timeout_s=0.3)
+    began = time.monotonic()
+    await mute.start()
+    assert time.monotonic() - began < 1.5
     [problem] = mute.problems
     assert "did not start within 0.3 s" in problem
     assert "[upstream.python]" in problem
