@@ -7,9 +7,11 @@ from pathlib import Path
 from lsprotocol import types
 
 from ai_lsp.handlers import (
+    code_action,
     completion,
     debug,
     documents,
+    edit,
     explain,
     index,
     inline_completion,
@@ -27,6 +29,8 @@ COMMANDS = {
     "ai-lsp.docs.list": index.docs_list,
     "ai-lsp.docs.remove": index.docs_remove,
     "ai-lsp.context.explain": explain.explain,
+    "ai-lsp.edit": edit.edit,
+    "ai-lsp.apply": edit.apply,
 }
 
 
@@ -50,6 +54,10 @@ def create_server(*, user_config: Path | None = None) -> AiLanguageServer:
     ls.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())(
         inline_completion.inline_completion
     )
+    ls.feature(types.TEXT_DOCUMENT_CODE_ACTION, code_action.OPTIONS)(
+        upstream.merged_code_action(code_action.code_action)
+    )
+    ls.feature(types.CODE_ACTION_RESOLVE)(code_action.resolve)
     ls.feature(debug.VIEW_FILE_TEXT)(debug.view_file_text)
     for name, handler in COMMANDS.items():
         ls.command(name)(handler)

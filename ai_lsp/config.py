@@ -122,7 +122,7 @@ class EditConfig(Section):
     """AI edits (code actions) and the apply step."""
 
     model: str | None = None
-    """Model name used to draft edits."""
+    """Model name used to draft edits (AI code actions, `ai-lsp.edit`); unset means `chat.model`."""
     apply_model: str | None = None
     """Model name used to merge a drafted change into the file; defaults to `model`."""
     max_tokens: Annotated[int, Field(ge=1)] = 4096
@@ -273,9 +273,9 @@ class Settings(Section):
             case "chat":
                 name = self.chat.model
             case "edit":
-                name = self.edit.model
+                name = self.edit.model or self.chat.model
             case "apply":
-                name = self.edit.apply_model or self.edit.model
+                name = self.edit.apply_model or self.edit.model or self.chat.model
             case "embeddings":
                 name = self.index.embeddings
             case _:

@@ -37,6 +37,14 @@ def redact(text: str) -> str:
     return _KEY_SHAPES.sub("[redacted]", text)
 
 
+def secrets_in(text: str) -> list[str]:
+    """The registered secrets and key-shaped strings `text` holds, longest first."""
+    with _lock:
+        found = {secret for secret in _secrets if secret in text}
+    found.update(match.group() for match in _KEY_SHAPES.finditer(text))
+    return sorted(found, key=len, reverse=True)
+
+
 class RedactingFormatter(logging.Formatter):
     """Formats as usual, then redacts secrets from the whole line (message and traceback)."""
 

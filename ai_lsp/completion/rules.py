@@ -1,5 +1,6 @@
-"""Rules files for completions: `.ai-lsp/rules/completion.md`, and `.ai-lsp/rules/*.md` whose
-front matter says `applies_to: completion` (or a list holding it, or `all`).
+"""Rules files of a feature: `.ai-lsp/rules/<feature>.md` (`completion.md`, `edit.md`), and
+`.ai-lsp/rules/*.md` whose front matter says `applies_to: <feature>` (or a list holding it, or
+`all`).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ MAX_RULES_BYTES = 16_000
 _SCORE = 100.0
 
 
-def applies_to_completion(name: str, text: str) -> str | None:
-    """The body of a rules file when it applies to completion, else None."""
+def applies_to(feature: str, name: str, text: str) -> str | None:
+    """The body of a rules file when it applies to `feature`, else None."""
     body, meta = text, {}
     if text.startswith("---\n"):
         end = text.find("\n---", 4)
@@ -34,27 +35,32 @@ def applies_to_completion(name: str, text: str) -> str | None:
         part.strip().strip("'\"").lower()
         for part in meta.get("applies_to", "").strip("[]").split(",")
     }
-    if name == "completion.md" or targets & {"completion", "completions", "all", "*"}:
+    if name == f"{feature}.md" or targets & {feature, f"{feature}s", "all", "*"}:
         return body.strip() or None
     return None
 
 
 class RulesProvider:
-    """The workspace's completion rules, one snippet per file; the folder is read again at
+    """The workspace's rules for a feature, one snippet per file; the folder is read again at
     most every `RECHECK_S` seconds, and a file only when it changed."""
 
     name = "rules"
 
-    def __init__(self) -> None:
+    def __init__(self, feature: str = "completion") -> None:
+        self.feature = feature
         self._checked: dict[Path, float] = {}
         self._files: dict[Path, tuple[tuple[int, int], Snippet | None]] = {}
         self._current: dict[Path, list[Snippet]] = {}
         self._lock = threading.Lock()
 
     def snippets(self, request: ContextRequest) -> Sequence[Snippet]:
-        if request.root is None:
+        return self.read(request.root)
+
+    def read(self, root: Path | None) -> Sequence[Snippet]:
+        """The rules of the workspace at `root`, in file name order."""
+        if root is None:
             return []
-        folder = request.root / RULES_DIR
+        folder = root / RULES_DIR
         with self._lock:
             if time.monotonic() - self._checked.get(folder, float("-inf")) < RECHECK_S:
                 return self._current.get(folder, [])
@@ -93,7 +99,7 @@ class RulesProvider:
                 data = handle.read(MAX_RULES_BYTES)
         except OSError:
             return None
-        body = applies_to_completion(name, data.decode("utf-8", "replace"))
+        body = applies_to(self.feature, name, data.decode("utf-8", "replace"))
         if body is None:
             return None
         return Snippet("rules", (RULES_DIR / name).as_posix(), body, _SCORE, RULES_ORDER)

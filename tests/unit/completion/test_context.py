@@ -11,7 +11,7 @@ from ai_lsp.completion.context import ContextRequest, OpenBuffer, Snippet, gathe
 from ai_lsp.completion.edits import RecentEditsProvider
 from ai_lsp.completion.guard import PromptGuard, relative_name, workspace_key
 from ai_lsp.completion.neighbors import OpenBuffersProvider
-from ai_lsp.completion.rules import RulesProvider, applies_to_completion
+from ai_lsp.completion.rules import RulesProvider, applies_to
 from ai_lsp.documents import DocumentStore
 
 CURRENT = "file:///ws/app/main.py"
@@ -105,8 +105,8 @@ def test_rules_files_scoped_to_completion(tmp_path: Path) -> None:
         (".ai-lsp/rules/completion.md", "Use type hints."),
         (".ai-lsp/rules/style.md", "No print."),
     ]
-    assert applies_to_completion("x.md", "---\napplies_to: all\n---\nA\n") == "A"
-    assert applies_to_completion("x.md", "no front matter\n") is None
+    assert applies_to("completion", "x.md", "---\napplies_to: all\n---\nA\n") == "A"
+    assert applies_to("completion", "x.md", "no front matter\n") is None
 
 
 def test_a_failing_provider_is_skipped() -> None:
