@@ -14,6 +14,9 @@ from typing import Any
 
 import pytest
 
+from tests.fakes.answers import CHAT
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.replies import Text
 from tests.unit.upstream.conftest import MAIN, UTIL
 
 pytestmark = pytest.mark.editor
@@ -79,7 +82,7 @@ def processes_in(folder: Path) -> list[int]:
     ],
 )
 def test_eglot_gets_upstream_hover_completions_and_code_actions(
-    tmp_path: Path, repository: str
+    tmp_path: Path, repository: str, fake_openai: FakeOpenAI
 ) -> None:
     workspace = tmp_path / "project"
     workspace.mkdir()
@@ -90,6 +93,12 @@ def test_eglot_gets_upstream_hover_completions_and_code_actions(
     (workspace / "util.py").write_text(UTIL)
     (workspace / "main.py").write_text(MAIN)
     log_file = tmp_path / "server.log"
+    fake_openai.set_default(CHAT, Text("```python\nprint(round(compute_total(orders), 2))\n```"))
+    edits = {
+        "providers": {"fake": {"base_url": fake_openai.base_url}},
+        "models": {"chat": {"provider": "fake", "name": "fake-chat"}},
+        "edit": {"model": "chat"},
+    }
     result, said = run_batch(
         "eglot-proxy.el",
         "eglot",
@@ -97,12 +106,13 @@ def test_eglot_gets_upstream_hover_completions_and_code_actions(
             "AI_LSP_CMD": json.dumps([sys.executable, "-m", "ai_lsp", "--log-file", str(log_file)]),
             "AI_LSP_UPSTREAM": json.dumps(["jedi-language-server"]),
             "AI_LSP_FILE": str(workspace / "main.py"),
+            "AI_LSP_INIT": json.dumps(edits),
         },
         workspace,
     )
     assert result["status"] == "done", result
     assert (
-        ':initializationOptions (:upstream (:python (:command ["jedi-language-server"] :mode "proxy")))'
+        ':initializationOptions (:upstream (:python (:command ["jedi-language-server"] :mode "proxy"))'
         in result["contact"]
     )
     assert result["server_name"] == "ai-lsp"
@@ -113,8 +123,14 @@ def test_eglot_gets_upstream_hover_completions_and_code_actions(
     assert result["ai_completions"], f"no AI item next to jedi's: {result['completions']}"
     assert all(item["detail"].startswith("ai-lsp") for item in result["ai_completions"])
     assert all(item["label"].startswith("compute_total") for item in result["ai_completions"])
-    # ai-lsp has no AI code actions yet: the list is jedi's refactorings, passed through.
     assert "Extract expression into variable 'jls_extract_var'" in result["code_actions"]
+    # jedi's refactorings and ai-lsp's action in one menu; choosing ai-lsp's edits the buffer.
+    titles = result["ai_code_actions"]
+    assert "AI: round the total to cents" in titles
+    assert any(title.startswith("Extract expression") for title in titles), titles
+    assert "print(round(compute_total(orders), 2))\n" in result["after_ai_edit"]
+    assert "# ai:" not in result["after_ai_edit"]
+    assert "round the total to cents" in json.dumps(fake_openai.requests(CHAT)[-1].body)
     # Watched files: eglot takes ai-lsp's globs in a repository and refuses the registration
     # on a bare `.git`; ai-lsp takes a refusal quietly, asks once, and follows saves instead.
     outcomes = {r["id"]: r["outcome"] for r in result["registrations"]}
