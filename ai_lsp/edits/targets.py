@@ -7,6 +7,8 @@ Offsets are `str` indices into the document text; rows are 0-based.
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from ai_lsp.completion.shape import grammar_for
@@ -28,6 +30,9 @@ _INSTRUCTION = re.compile(
     r"^[ \t]*(?:#+|//+|--|;+|/\*+|<!--|%+|\*)[ \t]*ai:[ \t]*(?P<text>.*?)[ \t]*(?:\*/|-->)?[ \t]*$",
     re.IGNORECASE,
 )
+_CACHED_TEXTS = 4
+_parsed: OrderedDict[tuple[str, str], list[Definition]] = OrderedDict()
+_lock = threading.Lock()
 _PY_DOCSTRING = re.compile(r"""^[ \t]*[rRuUbBfF]{0,2}(?:\"\"\"|'''|"|')""")
 
 
@@ -95,19 +100,38 @@ def definition_at(
     text: str, language_id: str, path: str, first: int, last: int
 ) -> Definition | None:
     """The innermost function, method or class whose lines hold rows `first..last`."""
-    language = grammar_for(language_id, path)
-    if language is None or not has_query(language):
-        return None
-    tree = parse(text, language)
-    if tree is None:
-        return None
     found: Definition | None = None
-    level = find_definitions(tree, language, text.encode("utf-8", "surrogatepass"))
+    level = definitions_of(text, language_id, path)
     while level:
         inner = next((d for d in level if d.head <= first and last <= d.end), None)
         if inner is None:
             break
         found, level = inner, inner.members
+    return found
+
+
+def definitions_of(text: str, language_id: str, path: str) -> list[Definition]:
+    """The top-level definitions of `text` (members nested), parsed once per text: code
+    actions are asked for on every cursor move in some editors."""
+    language = grammar_for(language_id, path)
+    if language is None or not has_query(language):
+        return []
+    key = (language, text)
+    with _lock:
+        cached = _parsed.get(key)
+        if cached is not None:
+            _parsed.move_to_end(key)
+            return cached
+    tree = parse(text, language)
+    found = (
+        find_definitions(tree, language, text.encode("utf-8", "surrogatepass"))
+        if tree is not None
+        else []
+    )
+    with _lock:
+        _parsed[key] = found
+        while len(_parsed) > _CACHED_TEXTS:
+            _parsed.popitem(last=False)
     return found
 
 
