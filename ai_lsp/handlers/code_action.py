@@ -13,7 +13,7 @@ from pygls.exceptions import JsonRpcContentModified, JsonRpcInternalError
 from ai_lsp.completion.guard import path_of
 from ai_lsp.edits.offers import EditRequest, Problem, offers
 from ai_lsp.edits.service import EditError
-from ai_lsp.handlers.edit import KINDS, as_workspace_edit, edits, request_from
+from ai_lsp.handlers.edit import KINDS, as_workspace_edit, edits, for_client, request_from
 from ai_lsp.server import AiLanguageServer
 
 OPTIONS = types.CodeActionOptions(
@@ -91,7 +91,7 @@ async def resolve(ls: AiLanguageServer, action: types.CodeAction) -> types.CodeA
     current = ls.documents.get(uri)
     if current is None or current.version != version:
         raise JsonRpcContentModified("the document changed while the edit was drafted")
-    action.edit = as_workspace_edit(current, draft.changes)
+    action.edit = for_client(ls, as_workspace_edit(current, draft.changes))
     return action
 
 

@@ -144,7 +144,7 @@ async def _apply(
         ls.show("info", f"{label}: no change to make")
         return {"applied": False, "changes": 0, "model": draft.model, "reason": "no change"}
     params = types.ApplyWorkspaceEditParams(
-        edit=_for_client(ls, as_workspace_edit(current, draft.changes)), label=label
+        edit=for_client(ls, as_workspace_edit(current, draft.changes)), label=label
     )
     # Shielded: pygls 2.1 can break its loop if cancelled mid server-to-client request.
     result = await asyncio.shield(ls.workspace_apply_edit_async(params))
@@ -156,7 +156,7 @@ async def _apply(
     }
 
 
-def _for_client(ls: AiLanguageServer, edit: types.WorkspaceEdit) -> types.WorkspaceEdit:
+def for_client(ls: AiLanguageServer, edit: types.WorkspaceEdit) -> types.WorkspaceEdit:
     """The plain `changes` form for clients without `documentChanges` support."""
     workspace = getattr(ls.client_capabilities, "workspace", None)
     caps = getattr(workspace, "workspace_edit", None)

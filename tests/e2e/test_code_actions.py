@@ -133,7 +133,8 @@ async def test_fix_is_drafted_at_resolve_as_a_minimal_edit_of_that_version(
 
         assert resolved.edit is not None
         # Neovim 0.11 does not advertise documentChanges: the plain form, one line changed.
-        assert resolved.edit.document_changes is not None or resolved.edit.changes is not None
+        assert resolved.edit.changes is not None
+        assert resolved.edit.document_changes is None
         edits = _text_edits(resolved.edit, uri)
         assert [(e.range.start.line, e.range.end.line, e.new_text) for e in edits] == [
             (11, 12, "    return result\n")
