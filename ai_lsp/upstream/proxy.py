@@ -176,7 +176,9 @@ class Proxy:
             return "local"
         if method in _RESOLVES:
             if not is_marked(params):
-                return "forward"
+                # ai-lsp's resolve support is advertised for every item: an upstream server
+                # without it gets no request it never offered to answer.
+                return "forward" if self._resolves(method) else "echo"
             return "ours" if local else "echo"
         if method == types.WORKSPACE_EXECUTE_COMMAND:
             command = params.get("command") if isinstance(params, Mapping) else None
@@ -184,6 +186,17 @@ class Proxy:
         if not local:
             return "forward"
         return "local" if request else "both"
+
+    def _resolves(self, method: str) -> bool:
+        """Whether a running upstream server said it resolves items of `method`."""
+        provider = (
+            "codeActionProvider" if method == types.CODE_ACTION_RESOLVE else "completionProvider"
+        )
+        for client in self._started:
+            options = client.raw_capabilities.get(provider)
+            if isinstance(options, Mapping) and options.get("resolveProvider"):
+                return True
+        return False
 
     def covers(self, uri: str) -> bool:
         """Whether requests about `uri` have an upstream server to merge with."""

@@ -20,6 +20,10 @@ from pytest_lsp import LanguageClient, client_capabilities
 from pytest_lsp.client import make_test_lsp_client
 
 from tests.e2e.session import open_document
+from tests.fakes.answers import CHAT
+from tests.fakes.fixtures import fake_settings
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.replies import Text
 from tests.unit.upstream.conftest import (
     UTIL,
     alive,
@@ -377,3 +381,54 @@ async def test_folder_changes_reach_the_server_once_and_timeouts_follow_the_sett
         with pytest.raises(JsonRpcException):
             await hover(client, uri)
         assert time.monotonic() - began > 1.2
+
+
+@needs_jedi
+async def test_code_actions_of_both_servers_are_merged_and_resolved_by_their_owner(
+    tmp_path: Path, fake_openai: FakeOpenAI
+) -> None:
+    workspace = workspace_at(tmp_path / "project")
+    source = MAIN.replace('print("é"', '# ai: print the total with two decimals\nprint("é"')
+    fake_openai.set_default(
+        CHAT, Text('```python\nprint("é", f"{compute_total([Order()]):.2f}")\n```')
+    )
+    options = proxied(JEDI, **fake_settings(fake_openai.base_url, completion={}))
+    async with proxy_session(workspace, options) as (client, result):
+        provider = result.capabilities.code_action_provider
+        assert isinstance(provider, types.CodeActionOptions)
+        assert provider.resolve_provider
+        uri = open_document(client, workspace / "main.py", source)
+        call = "compute_total([Order()])"
+        line = source.splitlines()[3]
+        start = len(line[: line.index(call)].encode())
+        params = types.CodeActionParams(
+            types.TextDocumentIdentifier(uri),
+            types.Range(types.Position(2, 0), types.Position(3, start + len(call.encode()))),
+            types.CodeActionContext(diagnostics=[]),
+        )
+        found: list[types.CodeAction] = []
+        for _ in range(50):  # jedi may still be starting
+            found = [
+                a
+                for a in await client.text_document_code_action_async(params) or []
+                if isinstance(a, types.CodeAction)
+            ]
+            if len(found) > 1:
+                break
+            await asyncio.sleep(0.1)
+        titles = [a.title for a in found]
+        ours = next(a for a in found if a.title == "AI: print the total with two decimals")
+        jedis = next(a for a in found if a.title.startswith("Extract expression"))
+        assert titles.index(jedis.title) < titles.index(ours.title), "upstream's come first"
+        assert isinstance(ours.data, dict)
+        assert list(ours.data) == ["ai-lsp"]
+
+        mine = await client.code_action_resolve_async(ours)
+        assert mine.edit is not None
+        assert mine.edit.changes is not None
+        [edit] = mine.edit.changes[uri]
+        assert (edit.range.start.line, edit.range.end.line) == (2, 4)
+        assert edit.new_text == 'print("é", f"{compute_total([Order()]):.2f}")\n'
+        assert fake_openai.requests(CHAT), "ai-lsp drafted its own action"
+        theirs = await client.code_action_resolve_async(jedis)
+        assert theirs.edit is not None or theirs.command is not None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -81,6 +82,8 @@ async def make_proxy(workspace: Path, said: Said) -> AsyncIterator[MakeProxy]:
 def test_routes() -> None:
     route = Proxy.route
     proxy: Any = object.__new__(Proxy)
+    resolving = SimpleNamespace(raw_capabilities={"completionProvider": {"resolveProvider": True}})
+    proxy._started = [resolving]
     commands = {"ai-lsp.usage"}
 
     def where(method: str, params: Any = None, *, local: bool = False, request: bool = True) -> str:
@@ -100,6 +103,10 @@ def test_routes() -> None:
     assert where(types.COMPLETION_ITEM_RESOLVE, marked) == "echo"
     assert where(types.COMPLETION_ITEM_RESOLVE, marked, local=True) == "ours"
     assert where(types.COMPLETION_ITEM_RESOLVE, {"label": "x", "data": 1}, local=True) == "forward"
+    # The upstream server resolves completion items but not code actions: ai-lsp's
+    # capabilities claim both, so its code actions come back as they are.
+    assert where(types.CODE_ACTION_RESOLVE, {"title": "t"}) == "echo"
+    resolving.raw_capabilities["codeActionProvider"] = {"resolveProvider": True}
     assert where(types.CODE_ACTION_RESOLVE, {"title": "t"}) == "forward"
 
 
