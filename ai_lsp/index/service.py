@@ -102,7 +102,7 @@ class IndexService:
         embedder = None
         if self._embed is not None and settings.index.embeddings:
             embedder = Embedder(
-                self._embed, settings.index.embeddings, loop=asyncio.get_running_loop()
+                self._embed, settings.index.embeddings, loop=loop
             )
         from ai_lsp.index.rerank import endpoint_reranker
 

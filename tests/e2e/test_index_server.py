@@ -11,7 +11,7 @@ from pytest_lsp import LanguageClient
 
 from tests.e2e.session import lsp_session, open_document
 from tests.fakes.fixtures import fake_settings
-from tests.fakes.openai_server import COMPLETIONS, FakeOpenAI
+from tests.fakes.openai_server import COMPLETIONS, EMBEDDINGS, FakeOpenAI
 from tests.fakes.replies import Text
 
 
@@ -123,3 +123,19 @@ async def test_completion_prompt_carries_definitions_from_the_index_and_explain_
             explained
         )
         assert "tokens" in explained["explanation"]
+
+
+async def test_with_an_embedding_model_the_index_opens_and_embeds_chunks(
+    tmp_path: Path, fake_openai: FakeOpenAI
+) -> None:
+    make_workspace(tmp_path)
+    async with lsp_session(tmp_path, init_options=fake_settings(fake_openai.base_url)) as client:
+        status = await wait_status(
+            client, lambda s: s.get("state") not in ("opening", "not started", "indexing")
+        )
+        assert status["state"] == "ready", status
+        assert status["files"] == 3
+        assert await fake_openai.until(lambda: bool(fake_openai.requests(EMBEDDINGS)), 5)
+        embedded = [text for r in fake_openai.requests(EMBEDDINGS) for text in r.body["input"]]
+        assert any("compute_total" in text for text in embedded)
+        assert not any("sk-should-never" in text for text in embedded)
