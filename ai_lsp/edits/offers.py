@@ -73,7 +73,9 @@ def offers(
 ) -> list[EditRequest]:
     """The AI edits for the range `start..end` of `text`, most specific first."""
     selected = lines_of(text, start, end)
-    found = [_fix(text, language_id, path, problem) for problem in problems[:MAX_FIXES]]
+    # The same problem can come twice (two namespaces in Neovim, two tools): one fix each.
+    distinct = list({(p.message, p.first_row): p for p in problems}.values())
+    found = [_fix(text, language_id, path, problem) for problem in distinct[:MAX_FIXES]]
     instruction = find_instruction(text, selected.first, selected.last)
     if instruction is not None:
         region = (

@@ -33,16 +33,18 @@ async def code_action(
     if only is not None and not any(_wanted(kind, only) for kind in set(KINDS.values())):
         return None
     start, end = document.range_to_offsets(params.range)
-    problems = [
-        Problem(
-            d.message,
-            d.range.start.line,
-            d.range.end.line,
-            d.source,
-            str(d.code) if d.code is not None else None,
-        )
-        for d in params.context.diagnostics
-    ]
+    problems = [_problem(d) for d in params.context.diagnostics]
+    if not problems and ls.upstream is not None:
+        # Neovim sends only its own client's diagnostics: the sidecar server's are known here.
+        first, last = params.range.start.line, params.range.end.line
+        problems = [
+            _problem(d)
+            for d in ls.upstream.published_diagnostics(document.uri)
+            if d.range.start.line <= last
+            and d.range.end.line >= first
+            and d.severity
+            in (None, types.DiagnosticSeverity.Error, types.DiagnosticSeverity.Warning)
+        ]
     path = str(path_of(document.uri) or document.uri)
     found = await asyncio.to_thread(
         offers, document.text, document.language_id, path, start, end, problems
@@ -91,8 +93,21 @@ async def resolve(ls: AiLanguageServer, action: types.CodeAction) -> types.CodeA
     current = ls.documents.get(uri)
     if current is None or current.version != version:
         raise JsonRpcContentModified("the document changed while the edit was drafted")
+    if not draft.changes:
+        ls.show("info", f"{action.title}: {draft.model} proposed no change")
     action.edit = for_client(ls, as_workspace_edit(current, draft.changes))
     return action
+
+
+def _problem(diagnostic: types.Diagnostic) -> Problem:
+    code = diagnostic.code
+    return Problem(
+        diagnostic.message,
+        diagnostic.range.start.line,
+        diagnostic.range.end.line,
+        diagnostic.source,
+        str(code) if code is not None else None,
+    )
 
 
 def _can_resolve(ls: AiLanguageServer) -> bool:

@@ -260,6 +260,13 @@ class UpstreamManager:
         slot = self._slots.get((server.key, self.root)) if server is not None else None
         return slot.client if slot is not None else None
 
+    def published_diagnostics(self, uri: str) -> list[types.Diagnostic]:
+        """What the running sidecar server of an open document last published for it (ranges
+        in that server's encoding; empty when none runs: this never starts one)."""
+        slot = self._attached.get(uri)
+        client = slot.client if slot is not None else None
+        return client.published_diagnostics(uri) if client is not None else []
+
     def language_of(self, uri: str) -> str | None:
         """The language of an open document, else guessed from the file name."""
         document = self._documents.get(uri)

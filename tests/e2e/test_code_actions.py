@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
@@ -22,6 +23,7 @@ from tests.fakes.answers import CHAT
 from tests.fakes.fixtures import fake_settings
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.replies import Stall, Text
+from tests.unit.upstream.conftest import fake_command
 
 SOURCE = """\
 import math
@@ -350,3 +352,31 @@ def _text_edits(edit: types.WorkspaceEdit, uri: str) -> list[types.TextEdit]:
         if isinstance(change, types.TextDocumentEdit) and change.text_document.uri == uri:
             found += [e for e in change.edits if isinstance(e, types.TextEdit)]
     return found
+
+
+async def test_the_sidecar_servers_problems_are_offered_when_the_editor_sends_none(
+    tmp_path: Path, fake_openai: FakeOpenAI
+) -> None:
+    upstream = {"python": {"command": fake_command(), "mode": "sidecar"}}
+    async with session(tmp_path, fake_openai.base_url, upstream=upstream) as (client, _):
+        uri = open_document(client, tmp_path / "shop.py", SOURCE)
+        titles: list[str] = []
+        for _ in range(100):  # the sidecar starts on didOpen and then publishes
+            titles = [a.title for a in await actions_at(client, uri, 0)]
+            if titles:
+                break
+            await asyncio.sleep(0.1)
+        assert titles == ['AI: Fix "fake problem"']
+        assert [a.title for a in await actions_at(client, uri, 3)] == [
+            "AI: Add docstring to area"
+        ], "only the problems on the requested lines"
+
+
+async def test_the_same_problem_twice_is_offered_once(
+    tmp_path: Path, fake_openai: FakeOpenAI
+) -> None:
+    async with session(tmp_path, fake_openai.base_url) as (client, _):
+        uri = open_document(client, tmp_path / "shop.py", SOURCE)
+        twice = [UNDEFINED, attrs.evolve(UNDEFINED, source="pyright (copy)")]
+        titles = [a.title for a in await actions_at(client, uri, 11, diagnostics=twice)]
+        assert titles == ['AI: Fix ""reslt" is not defined"']
