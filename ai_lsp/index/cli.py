@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ai_lsp.config import IndexConfig
+    from ai_lsp.config import Settings
     from ai_lsp.index.code_index import CodeIndex
+    from ai_lsp.index.embedding import Embedder
     from ai_lsp.index.indexer import IndexReport
     from ai_lsp.index.search import Hit
 
@@ -33,6 +34,7 @@ def add_arguments(verbs: Any) -> None:
     )
     index.add_argument("--workspace", type=Path, help="workspace root (default: found from PATH)")
     index.add_argument("--rebuild", action="store_true", help="forget the index and rebuild it")
+    _full_text_option(index)
     search = verbs.add_parser("search", help="search the workspace index")
     search.add_argument("query", nargs="*", help="words, identifiers or code to search for")
     search.add_argument("--json", action="store_true", help="print a JSON list of hits")
@@ -53,6 +55,15 @@ def add_arguments(verbs: Any) -> None:
     )
     search.add_argument(
         "--output", type=Path, metavar="OUT.jsonl", help="batch mode output (default: stdout)"
+    )
+    _full_text_option(search)
+
+
+def _full_text_option(parser: Any) -> None:
+    parser.add_argument(
+        "--full-text",
+        action="store_true",
+        help="use neither `index.embeddings` nor `index.rerank` even when they are configured",
     )
 
 
@@ -77,7 +88,7 @@ def run_index(args: argparse.Namespace) -> int:
     if args.path is not None and args.path.resolve() != root:
         under = args.path.resolve().relative_to(root).as_posix()
         under += "/" if args.path.is_dir() else ""
-    index = _open(root, _index_config(args, root))
+    index = _open(root, _settings(args, root), full_text=args.full_text)
     if index is None:
         return 1
     try:
@@ -103,13 +114,14 @@ def run_search(args: argparse.Namespace) -> int:
         _note("give a QUERY or --queries FILE.jsonl")
         return 2
     root = find_workspace(args.workspace)
-    index = _open(root, _index_config(args, root))
+    index = _open(root, _settings(args, root), full_text=args.full_text)
     if index is None:
         return 1
     try:
         if index.indexer is not None:
             if index.store.counts()[0] == 0:
-                _note(f"no index for {root} yet: building it (full-text only)")
+                kind = "with embeddings" if index.searcher.embedder else "full-text only"
+                _note(f"no index for {root} yet: building it ({kind})")
             _with_progress(index, rebuild=False, under="", quiet=True)
         else:
             _note(f"process {index.lock.holder()} is updating this index; results may lag")
@@ -172,27 +184,60 @@ def _query(
     )
 
 
-def _open(root: Path, config: IndexConfig) -> CodeIndex | None:
-    """The workspace's index, or None (with a note) when it cannot be opened."""
+def _open(root: Path, settings: Settings, *, full_text: bool) -> CodeIndex | None:
+    """The workspace's index, or None (with a note) when it cannot be opened; with the
+    configured embedding model and reranker unless `full_text`."""
     from ai_lsp.index.code_index import CodeIndex
     from ai_lsp.index.lock import WriterLock
+    from ai_lsp.index.rerank import endpoint_reranker
     from ai_lsp.index.store import IndexCorrupt, index_folder
 
+    embedder = None if full_text else _embedder(settings)
+    rerank = None if full_text else endpoint_reranker(settings, _notices())
     try:
-        return CodeIndex.open(root, config)
+        return CodeIndex.open(root, settings.index, embedder=embedder, rerank=rerank)
     except IndexCorrupt as error:
+        if embedder is not None:
+            embedder.close()
         holder = WriterLock(index_folder(root)).holder()
         _note(f"{error}; process {holder} is writing it: try again when it is done")
         return None
 
 
-def _index_config(args: argparse.Namespace, root: Path) -> IndexConfig:
+def _embedder(settings: Settings) -> Embedder | None:
+    """The `index.embeddings` model behind the same registry, budget and ledger the server
+    uses, on a private event loop (the CLI has none)."""
+    if settings.index.embeddings is None:
+        return None
+    from ai_lsp import paths
+    from ai_lsp.index.embedding import Embedder
+    from ai_lsp.prompting.tokens import count_for_model
+    from ai_lsp.providers.ledger import Ledger
+    from ai_lsp.providers.registry import ProviderRegistry
+
+    notices = _notices()
+    ledger = Ledger(paths.state_dir() / "ledger.sqlite3", settings.budget, notices=notices)
+    registry = ProviderRegistry(
+        settings, ledger=ledger, notices=notices, token_counter=count_for_model
+    )
+    if not registry.configured("embeddings"):
+        _note(f"index.embeddings = {settings.index.embeddings!r} names no configured model")
+        return None
+    return Embedder(registry.embed, settings.index.embeddings, closing=registry.aclose)
+
+
+def _settings(args: argparse.Namespace, root: Path) -> Settings:
     from ai_lsp.config_manager import ConfigManager
+
+    manager = ConfigManager(_notices(), getattr(args, "config", None))
+    manager.set_root(root)
+    return manager.reload().settings
+
+
+def _notices() -> Any:
     from ai_lsp.notices import Notices
 
-    manager = ConfigManager(Notices(), getattr(args, "config", None))
-    manager.set_root(root)
-    return manager.reload().settings.index
+    return Notices(lambda level, message: _note(message))
 
 
 def _with_progress(

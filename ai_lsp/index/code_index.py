@@ -80,6 +80,7 @@ class CodeIndex:
                 vector_dim = embedder.dimension()
             except Exception as error:  # no embeddings: full-text still works
                 log.warning("embeddings unavailable (%s): indexing full-text only", error)
+                embedder.close()
                 embedder = None
         try:
             store = open_store(

@@ -34,9 +34,12 @@ class Embedder:
         *,
         loop: asyncio.AbstractEventLoop | None = None,
         batch_size: int = BATCH,
+        closing: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.model = model
         self._embed = embed
+        self._closing = closing
+        """Run on the private loop before it closes (the CLI's HTTP clients live on it)."""
         self._loop = loop
         self._own_loop: asyncio.AbstractEventLoop | None = None
         self._batch_size = batch_size
@@ -102,6 +105,8 @@ class Embedder:
         """Close the private event loop, if one was made."""
         with self._lock:
             if self._own_loop is not None:
+                if self._closing is not None:
+                    self._own_loop.run_until_complete(self._closing())
                 self._own_loop.close()
                 self._own_loop = None
 

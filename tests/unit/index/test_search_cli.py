@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ai_lsp.index.cli import add_arguments, find_workspace, run_index, run_search
+from tests.fakes.openai_server import EMBEDDINGS, FakeOpenAI
 
 HIT_KEYS = ["path", "start_line", "end_line", "symbol", "kind", "score", "text"]
 
@@ -196,3 +198,30 @@ def test_while_another_process_writes_the_verbs_say_so(
         assert f"process {lock.holder()}" in capsys.readouterr().err
     finally:
         lock.release()
+
+
+def test_index_and_search_use_the_configured_embedding_model_unless_full_text(
+    workspace: Path, fake_openai: FakeOpenAI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "ai-lsp" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(
+        f'[providers.fake]\nbase_url = "{fake_openai.base_url}"\n'
+        '[models.embed]\nprovider = "fake"\nname = "fake-embed"\n'
+        '[index]\nembeddings = "embed"\n'
+    )
+    assert _cli(["index", "--workspace", str(workspace)]) == 0
+    capsys.readouterr()
+    embedded = [text for r in fake_openai.requests(EMBEDDINGS) for text in r.body["input"]]
+    assert any("polygon_area" in text for text in embedded), "chunks were not embedded"
+
+    fake_openai.reset()
+    assert _cli(["search", "--json", "--workspace", str(workspace), "shoelace area"]) == 0
+    queries = [r.body["input"] for r in fake_openai.requests(EMBEDDINGS)]
+    assert ["shoelace area"] in queries, "the query was not embedded"
+    hits = json.loads(capsys.readouterr().out)
+    assert "polygon_area" in [hit["symbol"] for hit in hits]  # the fake's vectors mean nothing
+
+    fake_openai.reset()
+    assert _cli(["search", "--json", "--full-text", "--workspace", str(workspace), "shoelace"]) == 0
+    assert fake_openai.requests(EMBEDDINGS) == []
