@@ -101,9 +101,7 @@ class IndexService:
         settings = self._settings()
         embedder = None
         if self._embed is not None and settings.index.embeddings:
-            embedder = Embedder(
-                self._embed, settings.index.embeddings, loop=loop
-            )
+            embedder = Embedder(self._embed, settings.index.embeddings, loop=loop)
         from ai_lsp.index.rerank import endpoint_reranker
 
         rerank = endpoint_reranker(settings, self._notices)
