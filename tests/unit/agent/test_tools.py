@@ -21,17 +21,8 @@ from ai_lsp.index.ignore import WorkspaceFilter
 from ai_lsp.prompting.tokens import estimate
 from ai_lsp.upstream.manager import UpstreamUnavailable
 from ai_lsp.upstream.transport import UpstreamCrashed
+from tests.unit.upstream.conftest import UTIL
 
-UTIL = '''\
-def compute_total(items, discount=0.1):
-    """Sum the prices of `items`, minus `discount`."""
-    total = sum(item.price for item in items)
-    return total * (1 - discount)
-
-
-class Order:
-    price: float = 0.0
-'''
 MAIN = """\
 from util import Order, compute_total
 
