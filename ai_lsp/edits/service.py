@@ -29,6 +29,9 @@ __all__ = ["Draft", "EditError", "EditService", "Endpoints"]
 
 log = logging.getLogger(__name__)
 _LINES = re.compile(r"(?<=\n)")
+_WORDS = re.compile(r"\w{3}")
+_ECHO_LINES = 6
+"""Lines of the code around a region checked for being repeated by the model."""
 
 NOT_CONFIGURED = (
     "ai-lsp: AI edits need a chat model. Set `edit.model` (or `chat.model`) to an entry of "
@@ -159,7 +162,10 @@ class EditService:
         if code is None:
             raise EditError(f"ai-lsp: the answer of {name} held no code to put in the file")
         old = text[request.start : request.end]
-        new = _fitted(old, prompt.region.unmask(code))
+        answer_region = _without_echo(
+            prompt.region.unmask(code), text[: request.start], text[request.end :]
+        )
+        new = _fitted(old, answer_region)
         changes = [
             TextChange(change.start + request.start, change.end + request.start, change.text)
             for change in line_changes(old, new)
@@ -176,6 +182,36 @@ class EditService:
                 f"ai-lsp does not send {relative_name(uri, root)} to a model ({reason}); "
                 "see .gitignore, .ai-lspignore and the built-in denylist"
             )
+
+
+def _without_echo(new: str, before: str, after: str) -> str:
+    """`new` without the lines of code around the region that the model repeated at its start
+    or end (when one of them is more than punctuation), which would be doubled."""
+    lines = new.split("\n")
+    tail = new.endswith("\n")
+    if tail:
+        lines.pop()
+    head_lines = before.split("\n")[:-1] if before.endswith("\n") else before.split("\n")
+    after_lines = after.split("\n")
+    start = _echoed(lines, head_lines[-_ECHO_LINES:], at_start=True)
+    end = len(lines) - _echoed(lines[start:], after_lines[:_ECHO_LINES], at_start=False)
+    if start == 0 and end == len(lines):
+        return new
+    kept = lines[start:end]
+    return "\n".join(kept) + ("\n" if tail and kept else "")
+
+
+def _echoed(lines: list[str], context: list[str], *, at_start: bool) -> int:
+    """How many lines at the start (or end) of `lines` repeat the end (or start) of
+    `context`, counted only when one of them is more than punctuation."""
+    for size in range(min(len(lines) - 1, len(context)), 0, -1):
+        ours = lines[:size] if at_start else lines[-size:]
+        theirs = context[-size:] if at_start else context[:size]
+        if [line.strip() for line in ours] == [line.strip() for line in theirs] and any(
+            _WORDS.search(line) is not None for line in ours
+        ):
+            return size
+    return 0
 
 
 def _fitted(old: str, new: str) -> str:

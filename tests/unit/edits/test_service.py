@@ -155,3 +155,35 @@ async def test_apply_without_an_apply_model_says_why_the_code_could_not_be_place
             "# ... existing code ...\nx = 1\ny = 2\n# ... existing code ...\n",
             None,
         )
+
+
+async def test_context_lines_the_model_repeats_around_the_region_are_not_doubled(
+    tmp_path: Path,
+) -> None:
+    echoed = (
+        "```python\n"
+        "class Cart:\n"
+        "    def total(self):\n"
+        "        return sum(item.price for item in self.items)\n"
+        "\n"
+        "    def count(self):\n"
+        "```"
+    )
+    model = ScriptedModel(echoed)
+    draft = await service(model, tmp_path).draft(
+        (tmp_path / "cart.py").as_uri(), SOURCE, "python", method("total")
+    )
+    assert apply(SOURCE, draft.changes) == SOURCE.replace(
+        "i.price for i in", "item.price for item in"
+    )
+
+
+async def test_a_region_that_starts_like_the_code_before_it_keeps_its_lines(
+    tmp_path: Path,
+) -> None:
+    text = "x = 1\n}\n}\nx = 1\n}\n"
+    answer = "```\n}\n}\nx = 2\n}\n```"
+    model = ScriptedModel(answer)
+    region = EditRequest("edit", "t", "i", text.index("}\n}\nx"), len(text))
+    draft = await service(model, tmp_path).draft((tmp_path / "a.txt").as_uri(), text, "", region)
+    assert apply(text, draft.changes) == "x = 1\n}\n}\nx = 2\n}\n"
