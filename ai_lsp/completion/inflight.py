@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 
 MAX_TYPED = 64
 """A request whose prefix grew by more than this is not worth reusing."""
+AGREEMENT_POLL_S = 0.01
+"""How often a joined request's answer so far is checked against what the user typed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,22 +85,24 @@ class InFlight:
 
     async def join(self, fetch: Fetch, prefix: str) -> FetchResult | None:
         """The fetch's result with its candidates continued from `prefix`; None when the
-        user typed something none of them starts with, or the fetch was abandoned. Leaving
-        early cancels a fetch nobody else waits for."""
+        user typed something none of them starts with (known as soon as the answer arriving
+        says so, not only at its end), or the fetch was abandoned. Leaving early cancels a
+        fetch nobody else waits for."""
+        typed = prefix[len(fetch.prefix) :]
         fetch.waiters += 1
         try:
-            result = await asyncio.shield(fetch.task)
-        except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if fetch.task.cancelled() and current is not None and current.cancelling() == 0:
+            while not fetch.task.done():
+                await asyncio.wait({fetch.task}, timeout=AGREEMENT_POLL_S)
+                if typed and not fetch.task.done() and not _agrees(fetch, typed):
+                    return None  # the answer went another way than the user: ask afresh
+            if fetch.task.cancelled():
                 return None  # abandoned by the others just before we joined: start afresh
-            raise
+            result = fetch.task.result()
         finally:
             fetch.waiters -= 1
             if fetch.waiters == 0 and not fetch.task.done():
                 fetch.abandoned = True
                 fetch.task.cancel()
-        typed = prefix[len(fetch.prefix) :]
         if not typed:
             return result
         rest = continue_typed(result.candidates, typed)

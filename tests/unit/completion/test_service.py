@@ -240,3 +240,20 @@ async def test_without_a_configured_model_the_local_model_answers(
     assert answer.suggestions[0].text.startswith("oice_total")
     assert answer.model == "local n-gram"
     assert not endpoints.calls
+
+
+async def test_a_joined_request_whose_answer_turns_away_from_the_typed_text_is_left_early(
+    store: DocumentStore,
+) -> None:
+    # Six chunks a tenth of a second apart: "retu", "rn a", ...
+    endpoints = ScriptedEndpoints(["return a + b + c + d"], delay_s=0.1)
+    service = service_for(store, endpoints)
+    first = asyncio.ensure_future(service.suggest(snapshot_at(store, URI, SOURCE)))
+    await asyncio.sleep(0.02)  # nothing received yet: typing "x" may still agree
+    second = await service.suggest(snapshot_at(store, URI, "def add(a, b):\n    x|\n"))
+    assert (await first).reason == "superseded"
+    assert len(endpoints.calls) == 2, "a fresh request once the answer said 'retu'"
+    old = endpoints.calls[0]
+    assert old.closed
+    assert old.chunks_sent < 3, "the old answer was not read to its end"
+    assert [s.text for s in second.suggestions] == ["return a + b + c + d"]
