@@ -17,6 +17,7 @@ _KEY_SHAPES = re.compile(
     r"|AKIA[0-9A-Z]{16}|xox[baprs]-[A-Za-z0-9\-]{10,}|AIza[0-9A-Za-z_\-]{35}"
     r"|(?i:bearer)\s+[A-Za-z0-9._\-]{12,})"
 )
+_CANCEL_RACE = 'Cancel notification for unknown message id "%s"'
 _secrets: set[str] = set()
 _lock = threading.Lock()
 
@@ -54,9 +55,13 @@ class RedactingFormatter(logging.Formatter):
 
 class GonePeerFilter(logging.Filter):
     """The editor closing its pipe first (it often exits right after `shutdown`) is not an
-    error worth a traceback in the user's log: keep one short line instead."""
+    error worth a traceback in the user's log: keep one short line instead. A `$/cancelRequest`
+    that crosses the answer on the wire (pygls warns "Cancel notification for unknown message
+    id") is the normal race of cancelling, kept for debug logs only."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == _CANCEL_RACE:
+            return logging.getLogger().getEffectiveLevel() <= logging.DEBUG
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, BrokenPipeError | ConnectionResetError):
             record.msg, record.args, record.exc_info, record.exc_text = (
@@ -82,6 +87,7 @@ def setup_logging(level: str = "info", log_file: Path | None = None) -> None:
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
+        old.close()
     root.addHandler(handler)
     set_level(level)
 
