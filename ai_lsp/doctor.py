@@ -1,4 +1,5 @@
-"""`ai-lsp doctor`: effective configuration and its origins, endpoints, tokenizer, state dirs.
+"""`ai-lsp doctor`: effective configuration and its origins, endpoints, tokenizer, the index,
+the upstream language servers, state dirs.
 
 Each check prints one line starting with `ok`, `warn` or `FAIL`; the exit code is 1 when
 any check failed.
@@ -168,6 +169,75 @@ def _tokenizer_section(report: Report, settings: Settings) -> None:
     report.line("ok" if exact else "warn", text)
 
 
+def _index_section(report: Report, workspace: Path, settings: Settings) -> None:
+    """The workspace's index as the server would open it (read-only here: never a writer)."""
+    from ai_lsp.index.code_index import CodeIndex
+    from ai_lsp.index.store import IndexCorrupt, index_folder
+
+    report.section("index")
+    if not settings.index.enabled:
+        report.line("ok", "off (index.enabled = false)")
+        return
+    folder = index_folder(workspace.resolve())
+    if settings.index.uri is None and not folder.exists():
+        report.line(
+            "warn", f"no index yet for {workspace} (the server builds it; or `ai-lsp index`)"
+        )
+        return
+    try:
+        index = CodeIndex.open(workspace, settings.index, read_only=True)
+    except (IndexCorrupt, OSError) as exc:
+        report.line("FAIL", f"{folder}: {exc} (the server rebuilds a damaged index)")
+        return
+    try:
+        status = index.status()
+        writing = index.lock.taken()
+    finally:
+        index.close()
+    writer = f", being written by process {status.writer_pid}" if writing else ""
+    vectors = "with vectors" if status.vectors else "full-text only"
+    report.line(
+        "ok",
+        f"{status.location} ({status.backend}): {status.files} files, {status.chunks} chunks, "
+        f"{vectors}{writer}",
+    )
+    if settings.index.embeddings and not status.vectors and status.chunks:
+        report.line("warn", "index.embeddings is set but the index has no vectors: rebuild it")
+
+
+def _upstream_section(report: Report, settings: Settings) -> None:
+    """Which language server each language would get, and whether it is installed."""
+    import shutil
+
+    from ai_lsp.upstream.known import known_servers, resolve
+
+    report.section("upstream language servers")
+    languages = dict.fromkeys(
+        [
+            *(name for name in settings.upstream if name != "*"),
+            *(language for server in known_servers() for language in server.languages),
+        ]
+    )
+    missing = []
+    for language in languages:
+        if not settings.upstream_for(language).enabled:
+            report.line("ok", f"{language}: off (enabled = false)")
+            continue
+        server = resolve(language, settings)
+        if server is None:
+            missing.append(language)
+            continue
+        found = shutil.which(server.command[0])
+        status = "ok" if found else ("FAIL" if server.explicit else "warn")
+        command = " ".join(server.command)
+        report.line(
+            status,
+            f"{language}: {server.name} ({server.mode}) {command} -> {found or 'not found on PATH'}",
+        )
+    if missing:
+        report.line("ok", f"no server installed (no upstream context) for: {', '.join(missing)}")
+
+
 def _dirs_section(report: Report) -> None:
     report.section("state")
     for label, getter in (("state dir", paths.state_dir), ("cache dir", paths.cache_dir)):
@@ -194,5 +264,7 @@ def run_doctor(workspace: Path, user_config: Path | None) -> int:
     _routing_section(report, loaded.settings)
     asyncio.run(_endpoints_section(report, loaded.settings))
     _tokenizer_section(report, loaded.settings)
+    _index_section(report, workspace, loaded.settings)
+    _upstream_section(report, loaded.settings)
     _dirs_section(report)
     return 1 if report.failed else 0

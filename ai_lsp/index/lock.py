@@ -42,6 +42,22 @@ class WriterLock:
         self._fd = fd
         return True
 
+    def taken(self) -> bool:
+        """Whether some process holds the lock now (tested without taking it for long)."""
+        if self._fd is not None:
+            return True
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
     def holder(self) -> int | None:
         """The pid written by the process that holds (or last held) the lock, if readable."""
         try:

@@ -87,3 +87,30 @@ def test_doctor_with_no_configuration_is_useful(
     assert "built-in local n-gram model" in out
     assert "chat: no model configured" in out
     assert "no providers configured" in out
+
+
+def test_doctor_reports_the_index_and_the_upstream_servers(
+    tmp_path: Path, isolated_dirs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    write_config(
+        isolated_dirs,
+        '[upstream.python]\ncommand = ["no-such-language-server"]\n'
+        "[upstream.rust]\nenabled = false\n",
+    )
+    _, before = run_doctor(tmp_path, capsys)
+    assert "no index yet" in before
+    assert main(["index", "--workspace", str(tmp_path)]) == 0
+    capsys.readouterr()
+
+    code, out = run_doctor(tmp_path, capsys)
+
+    index = out.split("== index\n", 1)[1].split("\n==", 1)[0]
+    assert "1 files, 1 chunks, full-text only" in index
+    assert "being written" not in index, "the indexing process has exited"
+    upstream = out.split("== upstream language servers\n", 1)[1].split("\n==", 1)[0]
+    assert "FAIL python: no-such-language-server (sidecar)" in upstream
+    assert "not found on PATH" in upstream
+    assert "ok   rust: off (enabled = false)" in upstream
+    assert code == 1, "an explicit command that is not installed fails the check"
