@@ -82,8 +82,10 @@ def build_prompt(
     ranked = sorted(extras, key=lambda s: -s.score)
     priority = {id(s): len(ranked) - i for i, s in enumerate(ranked)}
     shown = sorted(extras, key=lambda s: (s.order, s.path, s.line or 0))
+    names = _unique_names(shown)
     sections = [
-        Section(s.name, redact(s.text), priority[id(s)], "tail", SNIPPET_MIN_TOKENS) for s in shown
+        Section(names[id(s)], redact(s.text), priority[id(s)], "tail", SNIPPET_MIN_TOKENS)
+        for s in shown
     ]
     left = budget - tokens["prefix"] - tokens["suffix"]
     left -= sum(render.header_cost(counter, s.path) for s in shown)
@@ -106,7 +108,7 @@ def build_prompt(
         else:
             return None
     fim, messages = render.build(prefix, suffix, kept)
-    usage = [SectionUsage(s.name, tokens[s.name]) for s, _ in kept]
+    usage = [SectionUsage(names[id(s)], tokens[names[id(s)]]) for s, _ in kept]
     usage += [SectionUsage("prefix", tokens["prefix"]), SectionUsage("suffix", tokens["suffix"])]
     usage.append(SectionUsage("template", max(total - sum(u.tokens for u in usage), 0)))
     return Prompt(fim, messages, output, total, tuple(usage))
@@ -148,3 +150,14 @@ class _Renderer:
     def header_cost(self, counter: TokenCounter, path: str) -> int:
         """Tokens a snippet of `path` costs beyond its text (its header, comment markers)."""
         return counter.count(f"{path}\n# Compare this snippet from {path}:\n") + 4
+
+
+def _unique_names(snippets: Sequence[Snippet]) -> dict[int, str]:
+    """Section names by snippet: two snippets from the same line of a file (a definition and
+    a hover there, two index hits starting on one line) get `#2`, `#3`, ... after the first."""
+    names: dict[int, str] = {}
+    seen: dict[str, int] = {}
+    for snippet in snippets:
+        count = seen[snippet.name] = seen.get(snippet.name, 0) + 1
+        names[id(snippet)] = snippet.name if count == 1 else f"{snippet.name}#{count}"
+    return names

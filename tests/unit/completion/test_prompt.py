@@ -149,3 +149,26 @@ def test_a_prompt_never_exceeds_the_window(
         sent = sum(counter.count(m["content"]) + 4 for m in prompt.messages)
     assert sent == prompt.tokens
     assert prompt.tokens + prompt.max_output <= window
+
+
+def test_two_snippets_from_the_same_line_are_both_shown() -> None:
+    # The sidecar can give a definition and a hover that both start on line 249 of a file.
+    definition = Snippet("upstream", "rich/text.py", "append = output.append", 2.0, 1, 249)
+    hover = Snippet("upstream", "rich/text.py", "output: list[str]", 1.0, 1, 249)
+    prompt = build_prompt(
+        prefix="def render(output):\n    append(",
+        suffix=")\n",
+        snippets=[definition, hover],
+        path="rich/console.py",
+        language="python",
+        repo="rich",
+        model=FIM,
+        max_output=64,
+        counter=Estimate(),
+    )
+    assert prompt is not None
+    assert prompt.fim is not None
+    assert "append = output.append" in prompt.fim.prompt
+    assert "output: list[str]" in prompt.fim.prompt
+    names = [s.section for s in prompt.sections]
+    assert names[:2] == ["upstream:rich/text.py:249", "upstream:rich/text.py:249#2"]
