@@ -10,11 +10,9 @@ import logging
 import os
 import shutil
 import time
-from collections import deque
-from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any
 
 from lsprotocol import types
 from pygls.uris import to_fs_path
@@ -26,6 +24,15 @@ from ai_lsp.notices import Notices
 from ai_lsp.upstream.client import DEFAULT_TIMEOUT, INITIALIZE_TIMEOUT, UpstreamClient
 from ai_lsp.upstream.context import ContextCache
 from ai_lsp.upstream.known import ResolvedServer, Which, project_root, resolve
+from ai_lsp.upstream.slots import (
+    Backoff,
+    MirroredDocument,
+    ProxyConnection,
+    ProxyLink,
+    Slot,
+    UpstreamStatus,
+    UpstreamUnavailable,
+)
 from ai_lsp.upstream.transport import UpstreamError, UpstreamStartFailed
 
 __all__ = [
@@ -39,98 +46,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-class UpstreamUnavailable(UpstreamError):
-    """No upstream server for this document: none configured or installed, or it keeps crashing."""
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Restart policy: delays double from `first_s` up to `max_s`; give up after
-    `max_crashes` crashes within `window_s` seconds."""
-
-    first_s: float = 1.0
-    max_s: float = 30.0
-    max_crashes: int = 5
-    window_s: float = 180.0
-
-    def delay(self, crashes: int) -> float:
-        """Seconds to wait before restarting after the `crashes`-th recent crash."""
-        return float(min(self.first_s * 2 ** max(crashes - 1, 0), self.max_s))
-
-
-@dataclass(slots=True)
-class MirroredDocument:
-    """An open document as the upstream server should see it."""
-
-    uri: str
-    language_id: str
-    version: int
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class UpstreamStatus:
-    """One server as `ai-lsp doctor` shows it."""
-
-    name: str
-    languages: tuple[str, ...]
-    root: Path
-    state: Literal["starting", "running", "failed"]
-    pid: int | None
-    recent_crashes: int
-    error: str | None
-
-
-class ProxyConnection(Protocol):
-    """How one proxy-mode server process is started and where what it sends goes."""
-
-    @property
-    def capabilities(self) -> Mapping[str, Any]:
-        """The client capabilities offered to it (the editor's, as raw JSON)."""
-        ...
-
-    async def on_server_request(self, method: str, params: Any) -> Any:
-        """Answer a request the server sends to its client (the editor answers it)."""
-        ...
-
-    def on_notification(self, method: str, params: Any) -> None:
-        """Take a notification the server sends to its client."""
-
-    def stopped(self, client: UpstreamClient) -> None:
-        """The server is gone (shut down or crashed)."""
-
-
-class ProxyLink(Protocol):
-    """The proxy fronting some servers: it connects the processes of the servers it serves."""
-
-    def connect(self, server: ResolvedServer) -> ProxyConnection | None:
-        """A connection for a new process of `server`, or None to run it as a sidecar."""
-        ...
-
-
-@dataclass(eq=False, slots=True)
-class _Slot:
-    """One server process (and its successors after restarts) for a server and a root."""
-
-    server: ResolvedServer
-    root: Path
-    languages: set[str] = field(default_factory=set)
-    client: UpstreamClient | None = None
-    starting: asyncio.Task[UpstreamClient] | None = None
-    crashes: deque[float] = field(default_factory=deque)
-    failure: str | None = None
-
-    @property
-    def label(self) -> str:
-        """How messages name this server."""
-        return (
-            f"{'/'.join(sorted(self.languages))} language server `{' '.join(self.server.command)}`"
-        )
-
-    def notice_key(self, what: str) -> str:
-        return f"upstream:{self.server.key}:{self.root}:{what}"
 
 
 class UpstreamManager:
@@ -160,8 +75,8 @@ class UpstreamManager:
         self._which = which
         self._files: WorkspaceFilter | None = None
         self._documents: dict[str, MirroredDocument] = {}
-        self._attached: dict[str, _Slot] = {}  # uri -> the slot its document is mirrored to
-        self._slots: dict[tuple[str, Path], _Slot] = {}
+        self._attached: dict[str, Slot] = {}  # uri -> the slot its document is mirrored to
+        self._slots: dict[tuple[str, Path], Slot] = {}
         self._resolved: dict[str, ResolvedServer | None] = {}
         self._roots: dict[tuple[str, tuple[str, ...]], Path] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -272,7 +187,7 @@ class UpstreamManager:
         document = self._documents.get(uri)
         return document.language_id if document is not None else _guess_language(uri)
 
-    async def _running(self, slot: _Slot) -> UpstreamClient:
+    async def _running(self, slot: Slot) -> UpstreamClient:
         if slot.failure is not None:
             raise UpstreamUnavailable(slot.failure)
         if slot.client is not None:
@@ -369,7 +284,7 @@ class UpstreamManager:
         if added or removed:
             client.did_change_workspace_folders(added, removed)
 
-    def _slot_for(self, uri: str, language: str) -> _Slot | None:
+    def _slot_for(self, uri: str, language: str) -> Slot | None:
         server = self._resolve(language)
         if server is None:
             return None
@@ -377,7 +292,7 @@ class UpstreamManager:
         root = self.root if server.mode == "proxy" else self._root_for(uri, server.root_markers)
         slot = self._slots.get((server.key, root))
         if slot is None:
-            slot = self._slots[(server.key, root)] = _Slot(server, root)
+            slot = self._slots[(server.key, root)] = Slot(server, root)
         slot.languages.add(language)
         return slot
 
@@ -411,13 +326,13 @@ class UpstreamManager:
         except UpstreamError as error:  # it crashed: the restart re-opens the documents
             log.debug("not forwarded to %s: %s", client.name, error)
 
-    def _start_soon(self, slot: _Slot, delay: float = 0.0) -> asyncio.Task[UpstreamClient]:
+    def _start_soon(self, slot: Slot, delay: float = 0.0) -> asyncio.Task[UpstreamClient]:
         if slot.starting is None or slot.starting.done():
             slot.starting = self._spawn(self._start(slot, delay))
             slot.starting.add_done_callback(lambda task: self._started(slot, task))
         return slot.starting
 
-    async def _start(self, slot: _Slot, delay: float) -> UpstreamClient:
+    async def _start(self, slot: Slot, delay: float) -> UpstreamClient:
         await asyncio.sleep(delay)
         proxied = self.proxy.connect(slot.server) if self.proxy is not None else None
         client = await UpstreamClient.start(
@@ -451,7 +366,7 @@ class UpstreamManager:
         log.info("started %s (pid %d) in %s", slot.label, client.transport.pid, slot.root)
         return client
 
-    def _started(self, slot: _Slot, task: asyncio.Task[UpstreamClient]) -> None:
+    def _started(self, slot: Slot, task: asyncio.Task[UpstreamClient]) -> None:
         if task.cancelled():
             return
         error = task.exception()
@@ -461,7 +376,7 @@ class UpstreamManager:
             self._crashed(slot, str(error))
 
     async def _supervise(
-        self, slot: _Slot, client: UpstreamClient, proxied: ProxyConnection | None
+        self, slot: Slot, client: UpstreamClient, proxied: ProxyConnection | None
     ) -> None:
         await client.transport.wait_closed()
         if proxied is not None:
@@ -471,7 +386,7 @@ class UpstreamManager:
             if client.transport.crashed:
                 self._crashed(slot, str(client.transport.failure))
 
-    def _crashed(self, slot: _Slot, reason: str) -> None:
+    def _crashed(self, slot: Slot, reason: str) -> None:
         if self._slots.get((slot.server.key, slot.root)) is not slot:
             return  # stopped meanwhile
         now = time.monotonic()
@@ -495,7 +410,7 @@ class UpstreamManager:
         )
         self._start_soon(slot, delay)
 
-    def _give_up(self, slot: _Slot, message: str) -> None:
+    def _give_up(self, slot: Slot, message: str) -> None:
         slot.failure = message
         language = sorted(slot.languages)[0] if slot.languages else "<language>"
         self._notices.once(
@@ -505,7 +420,7 @@ class UpstreamManager:
             "changing the settings retries.",
         )
 
-    def _stop(self, slot: _Slot) -> None:
+    def _stop(self, slot: Slot) -> None:
         for uri in [uri for uri, attached in self._attached.items() if attached is slot]:
             del self._attached[uri]
         if slot.starting is not None:
