@@ -91,9 +91,16 @@ class EditService:
         self._rules = RulesProvider("edit")
         self._guard: PromptGuard | None = None
 
-    def available(self) -> bool:
-        """Whether a model is configured for edits (code actions are offered only then)."""
-        return self._endpoints().configured("edit")
+    def available(self, uri: str, text: str) -> bool:
+        """Whether edits of this document can be drafted: a model is configured for edits and
+        the file may be shown to it (code actions are offered only then)."""
+        if not self._endpoints().configured("edit"):
+            return False
+        try:
+            self._check_allowed(uri, text)
+        except EditError:
+            return False
+        return True
 
     async def draft(self, uri: str, text: str, language_id: str, request: EditRequest) -> Draft:
         """Ask the edit model to rewrite `request`'s region; raises `EditError`."""

@@ -27,7 +27,7 @@ async def code_action(
 ) -> list[types.Command | types.CodeAction] | None:
     """The `AI:` actions at the range; none when no edit model is configured."""
     document = ls.documents.get(params.text_document.uri)
-    if document is None or not edits(ls).available():
+    if document is None or not edits(ls).available(document.uri, document.text):
         return None
     only = params.context.only
     if only is not None and not any(_wanted(kind, only) for kind in set(KINDS.values())):

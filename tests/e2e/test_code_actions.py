@@ -380,3 +380,18 @@ async def test_the_same_problem_twice_is_offered_once(
         twice = [UNDEFINED, attrs.evolve(UNDEFINED, source="pyright (copy)")]
         titles = [a.title for a in await actions_at(client, uri, 11, diagnostics=twice)]
         assert titles == ['AI: Fix ""reslt" is not defined"']
+
+
+async def test_files_kept_from_models_get_no_ai_action(
+    tmp_path: Path, fake_openai: FakeOpenAI
+) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("generated/\n")
+    (tmp_path / "generated").mkdir()
+    async with session(tmp_path, fake_openai.base_url) as (client, _):
+        ignored = open_document(client, tmp_path / "generated" / "shop.py", SOURCE)
+        assert await actions_at(client, ignored, 11, diagnostics=[UNDEFINED]) == []
+        secrets = open_document(client, tmp_path / ".env.py", SOURCE)
+        assert await actions_at(client, secrets, 11, diagnostics=[UNDEFINED]) == []
+        allowed = open_document(client, tmp_path / "shop.py", SOURCE)
+        assert len(await actions_at(client, allowed, 11, diagnostics=[UNDEFINED])) == 1
