@@ -125,6 +125,7 @@ class UpstreamClient:
         self._notification_hook = on_notification
         self._registered: dict[str, str] = {}  # registration id -> method
         self._pushed: dict[str, list[types.Diagnostic]] = {}
+        self._pushed_versions: dict[str, int | None] = {}
         transport.listen(self._on_request, self._on_notification)
 
     @classmethod
@@ -248,6 +249,7 @@ class UpstreamClient:
     def did_close(self, uri: str) -> None:
         """`textDocument/didClose`; forgets the document's pushed diagnostics."""
         self._pushed.pop(uri, None)
+        self._pushed_versions.pop(uri, None)
         params = types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))
         self._notify(types.TEXT_DOCUMENT_DID_CLOSE, params)
 
@@ -302,6 +304,11 @@ class UpstreamClient:
     def published_diagnostics(self, uri: str) -> list[types.Diagnostic]:
         """The diagnostics the server last pushed for `uri` (no request)."""
         return list(self._pushed.get(uri, []))
+
+    def published_version(self, uri: str) -> int | None:
+        """The document version the last pushed diagnostics of `uri` were for, when the
+        server said (it may not)."""
+        return self._pushed_versions.get(uri)
 
     async def diagnostics(self, uri: str) -> list[types.Diagnostic]:
         """Diagnostics of a document: pulled when the server supports it, else the last pushed."""
@@ -375,6 +382,7 @@ class UpstreamClient:
         if method == types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS:
             published = _converter.structure(params, types.PublishDiagnosticsParams)
             self._pushed[published.uri] = list(published.diagnostics)
+            self._pushed_versions[published.uri] = published.version
         elif method in (types.WINDOW_LOG_MESSAGE, types.WINDOW_SHOW_MESSAGE):
             log.debug("%s says: %s", self.name, params.get("message") if params else params)
         if self._notification_hook is not None:

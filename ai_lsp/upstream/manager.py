@@ -177,10 +177,18 @@ class UpstreamManager:
 
     def published_diagnostics(self, uri: str) -> list[types.Diagnostic]:
         """What the running sidecar server of an open document last published for it (ranges
-        in that server's encoding; empty when none runs: this never starts one)."""
+        in that server's encoding; empty when none runs: this never starts one). Diagnostics
+        the server marked as being for an older version of the document are left out: their
+        lines may have moved."""
         slot = self._attached.get(uri)
         client = slot.client if slot is not None else None
-        return client.published_diagnostics(uri) if client is not None else []
+        if client is None:
+            return []
+        version = client.published_version(uri)
+        document = self._documents.get(uri)
+        if version is not None and document is not None and version != document.version:
+            return []
+        return client.published_diagnostics(uri)
 
     def language_of(self, uri: str) -> str | None:
         """The language of an open document, else guessed from the file name."""

@@ -87,11 +87,14 @@ class Fake:
                 "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 1}},
                 "message": "fake problem",
             }
+            published: dict[str, Any] = {"uri": uri, "diagnostics": [diagnostic]}
+            if "versioned" in self.modes:  # for the version opened; nothing after changes
+                published["version"] = message["params"]["textDocument"]["version"]
             self.send(
                 {
                     "jsonrpc": "2.0",
                     "method": "textDocument/publishDiagnostics",
-                    "params": {"uri": uri, "diagnostics": [diagnostic]},
+                    "params": published,
                 }
             )
         elif request_id is not None and method is not None:

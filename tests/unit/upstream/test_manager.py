@@ -280,3 +280,19 @@ async def test_the_editors_workspace_folders_reach_the_servers_that_follow_them(
         assert uris(initialize["workspaceFolders"]) == now
     finally:
         await manager.aclose()
+
+
+@pytest.mark.parametrize("versioned", [True, False])
+async def test_published_problems_of_an_older_version_are_left_out(
+    make_manager: MakeManager, workspace: Path, versioned: bool
+) -> None:
+    manager = make_manager(fake_command(*(["versioned"] if versioned else [])))
+    uri = (workspace / "main.py").as_uri()
+    assert manager.published_diagnostics(uri) == []  # never starts a server
+    manager.open(uri, "python", 1, "x = 1\n")
+    await eventually(lambda: bool(manager.published_diagnostics(uri)))
+    [problem] = manager.published_diagnostics(uri)
+    assert problem.message == "fake problem"
+    manager.change(uri, 2, "y = 1\nx = 1\n")
+    # The fake publishes only on open: for version 1 when it says so, else for no version.
+    assert bool(manager.published_diagnostics(uri)) is not versioned
