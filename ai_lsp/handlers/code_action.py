@@ -72,7 +72,9 @@ async def code_action(
             action.data = data
         else:
             action.command = types.Command(
-                title=request.title, command="ai-lsp.edit", arguments=[data]
+                title=request.title,
+                command="ai-lsp.edit",
+                arguments=[{**data, "title": request.title, "background": True}],
             )
         actions.append(action)
     return actions

@@ -43,8 +43,9 @@ def edits(ls: AiLanguageServer) -> EditService:
 
 
 async def edit(ls: AiLanguageServer, *args: Any) -> dict[str, Any]:
-    """`{uri, range, instruction}`: rewrite the range (the selected lines; for an empty range
-    the definition around it) by the instruction, and apply the result."""
+    """`{uri, range, instruction, background?}`: rewrite the range (the selected lines; for an
+    empty range the definition around it) by the instruction, and apply the result; with
+    `background`, answer `{started: true}` at once and apply the edit when it is drafted."""
     argument = command_argument(args)
     document = ls.documents.get(str(argument.get("uri")))
     if document is None:
@@ -61,15 +62,30 @@ async def edit(ls: AiLanguageServer, *args: Any) -> dict[str, Any]:
         request = EditRequest(
             "edit", request.title, request.instruction, lines.start, lines.end, request.problems
         )
+    # The request's offsets are into this version's text: both are taken now.
+    drafting = _draft_and_apply(
+        ls, document.uri, version, document.text, document.language_id, request
+    )
+    if argument.get("background"):
+        # Clients that block while they wait for the answer (eglot gives up after 10 s, and
+        # Emacs is frozen until then) get it at once; the edit follows by applyEdit.
+        ls.spawn(drafting, f"ai-lsp.edit {document.uri}")
+        if not _has_progress(ls):
+            ls.show("info", f"{request.title}: drafting the edit…")
+        return {"started": True}
+    return await drafting
+
+
+async def _draft_and_apply(
+    ls: AiLanguageServer, uri: str, version: int, text: str, language_id: str, request: EditRequest
+) -> dict[str, Any]:
     try:
         draft = await _with_progress(
-            ls,
-            request.title,
-            edits(ls).draft(document.uri, document.text, document.language_id, request),
+            ls, request.title, edits(ls).draft(uri, text, language_id, request)
         )
     except EditError as error:
         return _failed(ls, error.message)
-    return await _apply(ls, document.uri, version, draft, request.title)
+    return await _apply(ls, uri, version, draft, request.title)
 
 
 async def apply(ls: AiLanguageServer, *args: Any) -> dict[str, Any]:
@@ -184,6 +200,10 @@ async def _with_progress(ls: AiLanguageServer, title: str, work: Awaitable[T]) -
         return task.result()
     finally:
         task.cancel()
+
+
+def _has_progress(ls: AiLanguageServer) -> bool:
+    return bool(getattr(ls.client_capabilities.window, "work_done_progress", False))
 
 
 def _failed(ls: AiLanguageServer, message: str) -> dict[str, Any]:

@@ -125,6 +125,12 @@
           (cl-letf (((symbol-function 'completing-read)
                      (lambda (&rest _) "AI: round the total to cents")))
             (eglot--read-execute-code-action actions server))
+          ;; The command answers at once (eglot would freeze Emacs while waiting); the edit
+          ;; arrives as `workspace/applyEdit' when the model is done.
+          (wait-until (lambda () (not (save-excursion
+                                        (goto-char (point-min))
+                                        (search-forward "# ai:" nil t))))
+                      20)
           (note :after_ai_edit (buffer-substring-no-properties (point-min) (point-max))))
 
         ;; Index updates follow saves, whether or not eglot watches the workspace's files.
