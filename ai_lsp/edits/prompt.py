@@ -23,6 +23,8 @@ __all__ = ["EditPrompt", "RegionTooLarge", "build_edit_prompt"]
 
 _RULES_SHARE = 4
 """Rules take at most a quarter of what the region and the instruction leave."""
+_REFERENCES_SHARE = 3
+"""Resolved definitions take at most a third of it."""
 _BACKTICKS = re.compile(r"`{3,}")
 
 
@@ -54,6 +56,7 @@ def build_edit_prompt(
     path: str,
     language_id: str,
     rules: Sequence[str],
+    references: Sequence[str] = (),
     window: int,
     reserve_output: int,
     counter: TokenCounter,
@@ -78,9 +81,13 @@ def build_edit_prompt(
         )
     rules_text = fit_text(redact("\n\n".join(rules)), left // _RULES_SHARE, "tail", counter)
     tokens["rules"] = counter.count(rules_text)
+    references_text = fit_text(
+        redact("\n\n".join(references)), left // _REFERENCES_SHARE, "tail", counter
+    )
+    tokens["references"] = counter.count(references_text)
     before, after = redact(text[: request.start]), redact(text[request.end :])
     shares = allot(
-        left - tokens["rules"],
+        left - tokens["rules"] - tokens["references"],
         {"before": (counter.count(before), 2), "after": (counter.count(after), 1)},
     )
     before = fit_text(before, shares["before"], "head", counter)
@@ -89,6 +96,7 @@ def build_edit_prompt(
     fence = _fence(text)
     user = template["user"].format(
         rules=template["rules"].format(text=rules_text) if rules_text else "",
+        references=template["references"].format(text=references_text) if references_text else "",
         path=path,
         language_note=f" ({language_id})" if language_id else "",
         marker=template["marker"],

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -25,7 +25,7 @@ from ai_lsp.prompting.tokens import counter_for
 from ai_lsp.providers.errors import ProviderError
 from ai_lsp.providers.stream import ModelStream
 
-__all__ = ["Draft", "EditError", "EditService", "Endpoints"]
+__all__ = ["Draft", "EditError", "EditService", "Endpoints", "References"]
 
 log = logging.getLogger(__name__)
 _LINES = re.compile(r"(?<=\n)")
@@ -58,6 +58,11 @@ class Endpoints(Protocol):
         ...
 
 
+References = Callable[[str, str, str, EditRequest], Awaitable[list[str]]]
+"""`(uri, text, language_id, request)` → reference texts for the prompt (definitions the
+language server resolved for names in the region); may return nothing, never raises."""
+
+
 class EditError(Exception):
     """An edit that cannot be made; the message says why and what to do."""
 
@@ -84,10 +89,12 @@ class EditService:
         settings: Callable[[], Settings],
         endpoints: Callable[[], Endpoints],
         root: Callable[[], Path | None],
+        references: References | None = None,
     ) -> None:
         self._settings = settings
         self._endpoints = endpoints
         self._root = root
+        self._references = references
         self._rules = RulesProvider("edit")
         self._guard: PromptGuard | None = None
 
@@ -144,6 +151,7 @@ class EditService:
         name, model = found
         root = self._root()
         reserve = min(settings.edit.max_tokens, model.max_output_tokens)
+        references = await self._gather_references(uri, text, language_id, request)
         try:
             prompt = build_edit_prompt(
                 text,
@@ -151,6 +159,7 @@ class EditService:
                 path=relative_name(uri, root),
                 language_id=language_id,
                 rules=[snippet.text for snippet in self._rules.read(root)],
+                references=references,
                 window=model.context_window,
                 reserve_output=reserve,
                 counter=counter_for(model),
@@ -178,6 +187,17 @@ class EditService:
             for change in line_changes(old, new)
         ]
         return Draft(changes, name, prompt.tokens)
+
+    async def _gather_references(
+        self, uri: str, text: str, language_id: str, request: EditRequest
+    ) -> list[str]:
+        if self._references is None:
+            return []
+        try:
+            return await self._references(uri, text, language_id, request)
+        except Exception:  # context is a bonus: the edit goes ahead without it
+            log.warning("references for an edit of %s failed", uri, exc_info=True)
+            return []
 
     def _check_allowed(self, uri: str, text: str) -> None:
         root = self._root()

@@ -13,6 +13,7 @@ from lsprotocol import types
 from ai_lsp.completion.guard import path_of
 from ai_lsp.documents import Document
 from ai_lsp.edits.offers import EditKind, EditRequest, Problem, region_for
+from ai_lsp.edits.references import UpstreamReferences
 from ai_lsp.edits.service import Draft, EditError, EditService
 from ai_lsp.handlers.arguments import command_argument
 from ai_lsp.handlers.progress import work_done
@@ -38,6 +39,7 @@ def edits(ls: AiLanguageServer) -> EditService:
             settings=lambda: ls.config.settings,
             endpoints=lambda: ls.providers,
             root=lambda: ls.root,
+            references=UpstreamReferences(lambda: ls.upstream),
         )
     return service
 

@@ -24,7 +24,7 @@ from tests.fakes.answers import CHAT
 from tests.fakes.fixtures import fake_settings
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.replies import Stall, Text
-from tests.unit.upstream.conftest import fake_command
+from tests.unit.upstream.conftest import UTIL, fake_command, needs_jedi
 
 SOURCE = """\
 import math
@@ -415,3 +415,34 @@ async def test_files_kept_from_models_get_no_ai_action(
         assert await actions_at(client, secrets, 11, diagnostics=[UNDEFINED]) == []
         allowed = open_document(client, tmp_path / "shop.py", SOURCE)
         assert len(await actions_at(client, allowed, 11, diagnostics=[UNDEFINED])) == 1
+
+
+@needs_jedi
+async def test_a_fix_prompt_carries_the_definitions_the_sidecar_resolves(
+    tmp_path: Path, fake_openai: FakeOpenAI
+) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "util.py").write_text(UTIL)
+    main = "from util import Order, compute_total\n\n\ndef checkout(orders):\n    return compute_total(orders, discount=tax)\n"
+    fake_openai.set_default(
+        CHAT, Text(fence("def checkout(orders):\n    return compute_total(orders)\n"))
+    )
+    upstream = {"python": {"command": ["jedi-language-server"], "mode": "sidecar"}}
+    problem = types.Diagnostic(
+        range=types.Range(types.Position(4, 42), types.Position(4, 45)),
+        message='"tax" is not defined',
+    )
+    async with session(tmp_path, fake_openai.base_url, upstream=upstream) as (client, _):
+        uri = open_document(client, tmp_path / "main.py", main)
+        fix = (await actions_at(client, uri, 4, diagnostics=[problem]))[0]
+        references: list[str] = []
+        for _ in range(10):  # the first edits may come while jedi is still starting
+            resolved = await client.code_action_resolve_async(fix)
+            assert resolved.edit is not None
+            references = chat_prompt(fake_openai).split("Definitions the language server", 1)
+            if len(references) == 2:
+                break
+            await asyncio.sleep(0.5)
+        assert len(references) == 2, chat_prompt(fake_openai)
+        assert "util.py lines 1-4" in references[1]
+        assert "Sum the prices of `items`, minus `discount`." in references[1]
