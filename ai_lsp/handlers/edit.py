@@ -209,7 +209,7 @@ def _has_progress(ls: AiLanguageServer) -> bool:
 
 
 def _failed(ls: AiLanguageServer, message: str) -> dict[str, Any]:
-    ls.show("error", message)
+    ls.notices.say("error", message)
     return {"applied": False, "changes": 0, "error": message}
 
 

@@ -23,7 +23,7 @@ from tests.e2e.session import lsp_session, open_document
 from tests.fakes.answers import CHAT
 from tests.fakes.fixtures import fake_settings
 from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.replies import Stall, Text
+from tests.fakes.replies import Error, Stall, Text
 from tests.unit.upstream.conftest import UTIL, fake_command, needs_jedi
 
 SOURCE = """\
@@ -446,3 +446,40 @@ async def test_a_fix_prompt_carries_the_definitions_the_sidecar_resolves(
         assert len(references) == 2, chat_prompt(fake_openai)
         assert "util.py lines 1-4" in references[1]
         assert "Sum the prices of `items`, minus `discount`." in references[1]
+
+
+async def test_a_failing_endpoint_is_said_once_per_edit_and_the_server_lives_on(
+    tmp_path: Path, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.set_default(CHAT, Error(401))
+    async with session(tmp_path, fake_openai.base_url, editor="emacs") as (client, applied):
+        uri = open_document(client, tmp_path / "shop.py", SOURCE)
+        result = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(
+                "ai-lsp.edit",
+                [
+                    {
+                        "uri": uri,
+                        "range": {
+                            "start": {"line": 7, "character": 0},
+                            "end": {"line": 12, "character": 0},
+                        },
+                        "instruction": "fix it",
+                    }
+                ],
+            )
+        )
+        assert result["applied"] is False
+        assert "rejected the API key" in result["error"]
+
+        def said() -> list[str]:
+            return [m.message for m in client.messages if "rejected the API key" in m.message]
+
+        assert await eventually(lambda: bool(said()), time.monotonic())
+        await asyncio.sleep(0.2)  # a second copy would have arrived by now
+        assert len(said()) == 1, said()
+        assert applied == []
+        usage = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams("ai-lsp.usage", [])
+        )
+        assert isinstance(usage, dict)
