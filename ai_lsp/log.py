@@ -55,7 +55,9 @@ class RedactingFormatter(logging.Formatter):
 
 class GonePeerFilter(logging.Filter):
     """The editor closing its pipe first (it often exits right after `shutdown`) is not an
-    error worth a traceback in the user's log: keep one short line instead. A `$/cancelRequest`
+    error worth a traceback in the user's log: keep one short line instead; so is a request a
+    handler answered with a JSON-RPC error on purpose (ContentModified because the document
+    changed meanwhile, InvalidParams for a malformed request). A `$/cancelRequest`
     that crosses the answer on the wire (pygls warns "Cancel notification for unknown message
     id") is the normal race of cancelling, kept for debug logs only."""
 
@@ -63,6 +65,15 @@ class GonePeerFilter(logging.Filter):
         if record.msg == _CANCEL_RACE:
             return logging.getLogger().getEffectiveLevel() <= logging.DEBUG
         exc = record.exc_info[1] if record.exc_info else None
+        if _answered_as_error(exc):
+            record.msg, record.args, record.exc_info, record.exc_text = (
+                "answered with an error: %s: %s",
+                (type(exc).__name__, exc),
+                None,
+                None,
+            )
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            return True
         if isinstance(exc, BrokenPipeError | ConnectionResetError):
             record.msg, record.args, record.exc_info, record.exc_text = (
                 "the editor closed the connection; a message to it was dropped",
@@ -72,6 +83,11 @@ class GonePeerFilter(logging.Filter):
             )
             record.levelno, record.levelname = logging.INFO, "INFO"
         return True
+
+
+def _answered_as_error(exc: BaseException | None) -> bool:
+    """Whether a handler raised pygls's JSON-RPC error (sent as the answer), not a bug."""
+    return exc is not None and any(c.__name__ == "JsonRpcException" for c in type(exc).__mro__)
 
 
 def setup_logging(level: str = "info", log_file: Path | None = None) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcContentModified, JsonRpcInternalError
+from pygls.exceptions import JsonRpcContentModified, JsonRpcInternalError, JsonRpcInvalidParams
 
 from ai_lsp.completion.guard import path_of
 from ai_lsp.edits.offers import EditRequest, Problem, offers
@@ -88,6 +88,8 @@ async def resolve(ls: AiLanguageServer, action: types.CodeAction) -> types.CodeA
     if document is None or document.version != version:
         raise JsonRpcContentModified("the document changed since the action was offered")
     request = request_from(document, data, action.title)
+    if not request.instruction.strip() or request.end <= request.start:
+        raise JsonRpcInvalidParams("not an ai-lsp code action: no instruction or no region")
     try:
         draft = await edits(ls).draft(uri, document.text, document.language_id, request)
     except EditError as error:

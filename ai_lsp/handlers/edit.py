@@ -96,7 +96,7 @@ async def apply(ls: AiLanguageServer, *args: Any) -> dict[str, Any]:
     argument = command_argument(args)
     document = ls.documents.get(str(argument.get("uri")))
     code = argument.get("code")
-    if document is None or not isinstance(code, str):
+    if document is None or not isinstance(code, str) or not code.strip():
         return _failed(ls, "ai-lsp.apply needs {uri, code} for an open document")
     version = document.version
     region = None
@@ -133,7 +133,7 @@ def request_from(document: Document, data: dict[str, Any], title: str) -> EditRe
         if isinstance(p, dict)
     )
     kind = data.get("kind")
-    known: EditKind = kind if kind in KINDS else "edit"
+    known: EditKind = kind if isinstance(kind, str) and kind in KINDS else "edit"
     return EditRequest(known, title, str(data.get("instruction") or ""), start, end, problems)
 
 

@@ -483,3 +483,32 @@ async def test_a_failing_endpoint_is_said_once_per_edit_and_the_server_lives_on(
             types.ExecuteCommandParams("ai-lsp.usage", [])
         )
         assert isinstance(usage, dict)
+
+
+async def test_malformed_arguments_get_an_error_that_names_them_and_the_server_lives_on(
+    tmp_path: Path, fake_openai: FakeOpenAI
+) -> None:
+    async with session(tmp_path, fake_openai.base_url, editor="emacs") as (client, applied):
+        uri = open_document(client, tmp_path / "shop.py", SOURCE)
+
+        async def run(command: str, argument: Any) -> Any:
+            return await client.workspace_execute_command_async(
+                types.ExecuteCommandParams(command, [argument])
+            )
+
+        assert "needs {uri, range, instruction}" in (await run("ai-lsp.edit", {"uri": 5}))["error"]
+        assert (
+            "needs an instruction" in (await run("ai-lsp.edit", {"uri": uri, "kind": {}}))["error"]
+        )
+        assert (
+            "needs {uri, code}" in (await run("ai-lsp.apply", {"uri": uri, "code": "  "}))["error"]
+        )
+        with pytest.raises(JsonRpcException) as raised:
+            await client.code_action_resolve_async(
+                types.CodeAction(title="AI: x", data={"uri": uri, "version": 1})
+            )
+        assert raised.value.code == types.ErrorCodes.InvalidParams
+        assert "not an ai-lsp code action" in raised.value.message
+        assert applied == []
+        assert not fake_openai.requests(CHAT)
+        assert isinstance(await run("ai-lsp.usage", {}), dict)

@@ -46,3 +46,21 @@ def test_a_cancel_crossing_its_answer_is_logged_at_debug_only(
         "WARNING something else",
         'WARNING Cancel notification for unknown message id "8"',
     ]
+
+
+def test_an_error_answered_on_purpose_is_one_line_and_a_bug_keeps_its_traceback(
+    captured: tuple[logging.Logger, io.StringIO],
+) -> None:
+    from pygls.exceptions import JsonRpcContentModified
+
+    logger, out = captured
+    for error in (JsonRpcContentModified("the document changed"), TypeError("a bug")):
+        try:
+            raise error
+        except Exception:
+            logger.exception("Exception occurred for message %s", 1)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "INFO answered with an error: JsonRpcContentModified: the document changed"
+    assert lines[1] == "ERROR Exception occurred for message 1"
+    assert "Traceback" in lines[2]
+    assert lines[-1] == "TypeError: a bug"
