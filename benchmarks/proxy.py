@@ -3,21 +3,14 @@ through ai-lsp in proxy mode, on the same call sites of real code (an installed 
 copied to a temporary workspace), with the same raw JSON-RPC client on both sides.
 
 Each site is asked once on both sides to warm jedi's caches (after ai-lsp's background
-indexing is done), then measured alternately, so the paired difference is ai-lsp's share. Run: `python benchmarks/proxy.py [--samples 200]`.
+indexing is done), then measured alternately, so the paired difference is ai-lsp's share. Run from the repository root: `python -m benchmarks.proxy [--samples 200]`.
 Writes benchmarks/results/proxy.json and .png.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
-import random
-import re
-import shutil
 import sys
-import sysconfig
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,30 +20,11 @@ from lsprotocol import types
 
 from ai_lsp.text import Document
 from ai_lsp.upstream.client import UpstreamClient
+from benchmarks.upstream import call_sites, percentiles, run_on_package
 
-RESULTS = Path(__file__).parent / "results"
-CALL = re.compile(r"\b([A-Za-z_]\w{2,})\(")
 JEDI = ["jedi-language-server"]
 METHODS = (types.TEXT_DOCUMENT_HOVER, types.TEXT_DOCUMENT_DEFINITION)
 Site = tuple[Path, str, int]
-
-
-def percentiles(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-
-    def at(q: float) -> float:
-        return ordered[min(int(q * len(ordered)), len(ordered) - 1)] if ordered else 0.0
-
-    return {"p50": at(0.5), "p90": at(0.9), "p99": at(0.99), "max": ordered[-1] if ordered else 0.0}
-
-
-def call_sites(root: Path, samples: int) -> list[Site]:
-    """`samples` random (file, text, offset inside a called name) call sites, seeded."""
-    sites: list[Site] = []
-    for path in sorted(root.rglob("*.py")):
-        text = path.read_text(encoding="utf-8")
-        sites.extend((path, text, match.end() - 2) for match in CALL.finditer(text))
-    return random.Random(7).sample(sites, min(samples, len(sites)))
 
 
 async def connect(command: list[str], root: Path, options: dict[str, Any]) -> UpstreamClient:
@@ -154,26 +128,10 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--samples", type=int, default=200)
-    parser.add_argument("--package", default="pygls")
-    args = parser.parse_args()
-    if shutil.which("jedi-language-server") is None:
-        print("jedi-language-server is not installed", file=sys.stderr)
-        return 1
-    with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder) / "workspace"
-        shutil.copytree(
-            Path(sysconfig.get_paths()["purelib"]) / args.package,
-            root / args.package,
-            ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.pyc"),
-        )
-        results = asyncio.run(measure(root, call_sites(root, args.samples)))
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "proxy.json").write_text(json.dumps(results, indent=2))
-    plot(results, RESULTS / "proxy.png")
-    print(json.dumps({key: value for key, value in results.items() if key != "raw"}, indent=2))
-    return 0
+    async def sampled(root: Path, samples: int) -> dict[str, Any]:
+        return await measure(root, call_sites(root, samples, back=2))
+
+    return run_on_package(__doc__, 200, sampled, "proxy", plot)
 
 
 if __name__ == "__main__":

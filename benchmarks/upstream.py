@@ -2,7 +2,7 @@
 to a temporary workspace): hover and definition round trips, context lookup within a budget,
 and what a completion pays to read the prefetch cache (context on) versus nothing (off).
 
-Run: `python benchmarks/upstream.py [--samples 150] [--package pygls]`.
+Run from the repository root: `python -m benchmarks.upstream [--samples 150] [--package pygls]`.
 Writes benchmarks/results/upstream.json and .png.
 """
 
@@ -18,6 +18,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +41,13 @@ def percentiles(values: list[float]) -> dict[str, float]:
     return {"p50": at(0.5), "p90": at(0.9), "p99": at(0.99), "max": ordered[-1] if ordered else 0.0}
 
 
-def call_sites(root: Path, samples: int) -> list[tuple[Path, str, int]]:
-    """`samples` random (file, text, offset after `name(`) call sites, seeded."""
+def call_sites(root: Path, samples: int, *, back: int = 0) -> list[tuple[Path, str, int]]:
+    """`samples` random (file, text, offset) call sites, seeded: the offset is after `name(`,
+    or `back` characters before that (2: inside the called name)."""
     sites: list[tuple[Path, str, int]] = []
     for path in sorted(root.rglob("*.py")):
         text = path.read_text(encoding="utf-8")
-        sites.extend((path, text, match.end()) for match in CALL.finditer(text))
+        sites.extend((path, text, match.end() - back) for match in CALL.finditer(text))
     return random.Random(7).sample(sites, min(samples, len(sites)))
 
 
@@ -117,9 +119,17 @@ def plot(results: dict[str, Any], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--samples", type=int, default=150)
+def run_on_package(
+    description: str | None,
+    samples: int,
+    measure: Callable[[Path, int], Awaitable[dict[str, Any]]],
+    name: str,
+    plot: Callable[[dict[str, Any], Path], None],
+) -> int:
+    """The command line of the jedi benchmarks: copy `--package` from site-packages into a
+    temporary workspace, run `measure(root, samples)`, write `results/<name>.json` and `.png`."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--samples", type=int, default=samples)
     parser.add_argument("--package", default="pygls")
     args = parser.parse_args()
     if shutil.which("jedi-language-server") is None:
@@ -132,13 +142,19 @@ def main() -> int:
             root / args.package,
             ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.pyc"),
         )
-        results = asyncio.run(measure(root, call_sites(root, args.samples)))
+        results = asyncio.run(measure(root, args.samples))
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "upstream.json").write_text(json.dumps(results, indent=2))
-    plot(results, RESULTS / "upstream.png")
-    summary = {key: value for key, value in results.items() if key != "raw"}
-    print(json.dumps(summary, indent=2))
+    (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2))
+    plot(results, RESULTS / f"{name}.png")
+    print(json.dumps({key: value for key, value in results.items() if key != "raw"}, indent=2))
     return 0
+
+
+def main() -> int:
+    async def sampled(root: Path, samples: int) -> dict[str, Any]:
+        return await measure(root, call_sites(root, samples))
+
+    return run_on_package(__doc__, 150, sampled, "upstream", plot)
 
 
 if __name__ == "__main__":
