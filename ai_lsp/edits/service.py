@@ -20,6 +20,7 @@ from ai_lsp.config import Settings
 from ai_lsp.edits.offers import EditRequest
 from ai_lsp.edits.prompt import RegionTooLarge, build_edit_prompt
 from ai_lsp.edits.targets import lines_of
+from ai_lsp.prompting.anchoring import fit_indent
 from ai_lsp.prompting.edits import TextChange, extract_code, line_changes, merge_draft
 from ai_lsp.prompting.tokens import counter_for
 from ai_lsp.providers.errors import ProviderError
@@ -28,7 +29,6 @@ from ai_lsp.providers.stream import ModelStream
 __all__ = ["Draft", "EditError", "EditService", "Endpoints", "References"]
 
 log = logging.getLogger(__name__)
-_LINES = re.compile(r"(?<=\n)")
 _WORDS = re.compile(r"\w{3}")
 _ECHO_LINES = 6
 """Lines of the code around a region checked for being repeated by the model."""
@@ -248,20 +248,4 @@ def _fitted(old: str, new: str) -> str:
         new += "\n"
     elif not old.endswith("\n") and new.endswith("\n"):
         new = new[:-1]
-    old_indent, new_indent = _common_indent(old), _common_indent(new)
-    if len(new_indent) < len(old_indent) and old_indent.startswith(new_indent):
-        extra = old_indent[len(new_indent) :]
-        new = "".join(extra + line if line.strip() else line for line in _LINES.split(new))
-    return new
-
-
-def _common_indent(text: str) -> str:
-    indents = [
-        line[: len(line) - len(line.lstrip(" \t"))] for line in text.split("\n") if line.strip()
-    ]
-    if not indents:
-        return ""
-    shortest = min(indents, key=len)
-    while shortest and not all(indent.startswith(shortest) for indent in indents):
-        shortest = shortest[:-1]
-    return shortest
+    return "\n".join(fit_indent(new.split("\n"), old.split("\n")))

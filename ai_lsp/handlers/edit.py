@@ -16,7 +16,7 @@ from ai_lsp.edits.offers import EditKind, EditRequest, Problem, region_for
 from ai_lsp.edits.references import UpstreamReferences
 from ai_lsp.edits.service import Draft, EditError, EditService
 from ai_lsp.handlers.arguments import command_argument
-from ai_lsp.handlers.progress import work_done
+from ai_lsp.handlers.progress import shows_progress, work_done
 from ai_lsp.prompting.edits import TextChange
 from ai_lsp.server import AiLanguageServer
 
@@ -72,7 +72,7 @@ async def edit(ls: AiLanguageServer, *args: Any) -> dict[str, Any]:
         # Clients that block while they wait for the answer (eglot gives up after 10 s, and
         # Emacs is frozen until then) get it at once; the edit follows by applyEdit.
         ls.spawn(drafting, f"ai-lsp.edit {document.uri}")
-        if not _has_progress(ls):
+        if not shows_progress(ls):
             ls.show("info", f"{request.title}: drafting the edit…")
         return {"started": True}
     return await drafting
@@ -202,10 +202,6 @@ async def _with_progress(ls: AiLanguageServer, title: str, work: Awaitable[T]) -
         return task.result()
     finally:
         task.cancel()
-
-
-def _has_progress(ls: AiLanguageServer) -> bool:
-    return bool(getattr(ls.client_capabilities.window, "work_done_progress", False))
 
 
 def _failed(ls: AiLanguageServer, message: str) -> dict[str, Any]:

@@ -23,6 +23,11 @@ Report = Callable[[int, int, str], None]
 REPORT_INTERVAL_S = 0.2
 
 
+def shows_progress(ls: AiLanguageServer) -> bool:
+    """Whether the client shows server-initiated work-done progress."""
+    return bool(getattr(ls.client_capabilities.window, "work_done_progress", False))
+
+
 @contextlib.asynccontextmanager
 async def work_done(
     ls: AiLanguageServer, title: str
@@ -31,7 +36,7 @@ async def work_done(
     cancel = threading.Event()
     token = str(uuid.uuid4())
     loop = asyncio.get_running_loop()
-    supported = bool(getattr(ls.client_capabilities.window, "work_done_progress", False))
+    supported = shows_progress(ls)
     if supported:
         try:
             # Shielded: pygls 2.1 can break its loop if cancelled mid server-to-client request.
