@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from ai_lsp.edits.offers import EditRequest
-from ai_lsp.edits.targets import line_starts, row_of
+from ai_lsp.edits.targets import lines_of
 from ai_lsp.log import redact
 from ai_lsp.prompting.budget import allot, fit_text
 from ai_lsp.prompting.masking import Masked, mask
@@ -64,8 +64,8 @@ def build_edit_prompt(
     """Messages asking to rewrite `text[request.start:request.end]`; raises `RegionTooLarge`."""
     template = _template()
     region = mask(text[request.start : request.end])
-    starts = line_starts(text)
-    first, last = row_of(starts, request.start), row_of(starts, max(request.start, request.end - 1))
+    lines = lines_of(text, request.start, request.end)
+    first, last = lines.first, lines.last
     problems = "\n".join(f"- {p.describe()}" for p in request.problems)
     tokens = {
         "region": counter.count(region.text),

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ai_lsp.edits.offers import EditRequest
-from ai_lsp.edits.targets import line_span, line_starts, row_of
+from ai_lsp.edits.targets import line_span, lines_of
 
 if TYPE_CHECKING:
     from ai_lsp.upstream.manager import UpstreamManager
@@ -34,9 +34,7 @@ class UpstreamReferences:
     ) -> list[str]:
         from ai_lsp.upstream.provider import references_for_edit
 
-        starts = line_starts(text)
-        first = row_of(starts, request.start)
-        last = row_of(starts, max(request.start, request.end - 1))
+        region = lines_of(text, request.start, request.end)
         # Names are looked for on the line that ends at `offset` and the few lines before it.
         if request.problems:
             row = request.problems[0].last_row
@@ -61,7 +59,7 @@ class UpstreamReferences:
             # The region itself is in the prompt already.
             if not (
                 snippet.uri == uri
-                and snippet.start_line - 1 <= last
-                and snippet.end_line - 1 >= first
+                and snippet.start_line - 1 <= region.last
+                and snippet.end_line - 1 >= region.first
             )
         ]

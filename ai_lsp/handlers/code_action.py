@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from lsprotocol import types
@@ -61,7 +62,7 @@ async def code_action(
             "kind": request.kind,
             "range": _range_of(document, request),
             "instruction": request.instruction,
-            "problems": [_problem_json(p) for p in request.problems],
+            "problems": [asdict(p) for p in request.problems],
         }
         action = types.CodeAction(
             title=request.title,
@@ -129,16 +130,6 @@ def _range_of(document: Any, request: EditRequest) -> dict[str, dict[str, int]]:
     return {
         "start": {"line": start.line, "character": start.character},
         "end": {"line": end.line, "character": end.character},
-    }
-
-
-def _problem_json(problem: Problem) -> dict[str, Any]:
-    return {
-        "message": problem.message,
-        "first_row": problem.first_row,
-        "last_row": problem.last_row,
-        "source": problem.source,
-        "code": problem.code,
     }
 
 
